@@ -1,0 +1,1 @@
+//! localcord: a local Discord-compatible server. (In progress.)

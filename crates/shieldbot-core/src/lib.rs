@@ -1,0 +1,34 @@
+//! # shieldbot-core: the functional core
+//!
+//! Everything here is pure and synchronous: plain data in, plain data out, no Discord, no
+//! storage, no clock. The shell (the `shieldbot` crate) feeds it messages and acts on verdicts.
+//!
+//! The data flow, top-down:
+//!
+//! ```text
+//! text ──► normalise ──► rules ──┐
+//!              │                  ├──► policy ──► Verdict
+//!              └──────► scorer ──┘        ▲
+//!                                context ─┘ (author signals, supplied by the shell)
+//! ```
+//!
+//! | module | one concept |
+//! |---|---|
+//! | [`category`] | the abuse categories and severities every other module speaks in |
+//! | [`normalise`] | folds evasive spellings to plain text while keeping a map back to the original |
+//! | [`rules`] | keyword / phrase / regex rule packs compiled into one fast matcher |
+//! | [`scorer`] | the trained model: text -> per-category probabilities |
+//! | [`policy`] | combines rule hits, scores and context into a [`verdict::Verdict`] |
+//! | [`verdict`] | the verdict and the reasons that explain it |
+//! | [`check`] | the whole pipeline behind one call, as `shieldbot check` uses it |
+
+pub mod category;
+pub mod check;
+pub mod normalise;
+pub mod policy;
+pub mod rules;
+pub mod scorer;
+pub mod verdict;
+
+pub use category::{Category, Severity};
+pub use verdict::{Reason, ReasonSource, Verdict};

@@ -1,0 +1,1 @@
+//! The verdict policy. PLACEHOLDER — the filtering-core work fills this in.

@@ -1,0 +1,10 @@
+//! `shieldbot eval`. Not implemented yet.
+
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`shieldbot eval` is not implemented yet")
+}

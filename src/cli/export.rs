@@ -1,0 +1,10 @@
+//! `shieldbot export`. Not implemented yet.
+
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`shieldbot export` is not implemented yet")
+}

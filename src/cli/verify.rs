@@ -1,0 +1,10 @@
+//! `shieldbot verify`. Not implemented yet.
+
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`shieldbot verify` is not implemented yet")
+}
