@@ -5,6 +5,20 @@
 //!
 //! | module | one concept |
 //! |---|---|
+//! | [`bot`] | the bot on Discord: intercept, quarantine, delete, escalate, backfill |
 //! | [`cli`] | one file per `shieldbot` subcommand |
+//! | [`clock`] | the time source (system, or manual in tests) |
+//! | [`config`] | the TOML configuration, validated with errors that name the key |
+//! | [`filter`] | `[filter]`: rule packs, model and policy, loaded into a `Checker` |
+//! | [`sandbox`] | `shieldbot sandbox`: the real bot against a local server, playing a scenario |
+//! | [`model_file`] | reading and writing the scorer's model file |
+//! | [`store`] | the durable sled store: quarantine, hash-chained audit log, delete queue |
 
+pub mod bot;
 pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod filter;
+pub mod model_file;
+pub mod sandbox;
+pub mod store;

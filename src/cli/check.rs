@@ -1,10 +1,137 @@
-//! `shieldbot check`. Not implemented yet.
+//! `shieldbot check`: judge text with the configured rules, scorer and policy.
+//!
+//! - `shieldbot check "text"` prints the verdict, the score and every reason (rule id or
+//!   signal, category, severity, and the span quoted as written).
+//! - `shieldbot check --jsonl` reads one message per stdin line and writes one JSON object per
+//!   line, in order — the stable contract evaluation tools rely on:
+//!   `{"verdict":"allow"|"quarantine"|"escalate","score":0.0-1.0,"category":string|null,
+//!   "severity":1-3|null,"reasons":[...]}`. Each reason is
+//!   `{"source":{"kind":"rule","rule":ID}|{"kind":"model","probability":P}|{"kind":"context","signal":S},
+//!   "category":C,"severity":N,"span":{"start":B,"end":B},"quote":"as written","detail":"..."}`
+//!   (`span` and `quote` only when there is one; byte offsets into the line).
 
+use anyhow::Context as _;
+use shieldbot_core::check::{Checked, Checker};
+use shieldbot_core::policy::Context;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// The message to check (omit with --jsonl).
+    #[arg(required_unless_present = "jsonl", conflicts_with = "jsonl")]
+    pub text: Option<String>,
+    /// Read one message per stdin line; write one JSON object per line.
+    #[arg(long)]
+    pub jsonl: bool,
+    /// Config file (default: the shipped config/shieldbot.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Author's account age in days (context signal).
+    #[arg(long, value_name = "DAYS")]
+    pub account_age_days: Option<u32>,
+    /// How long the author has been a member, in days (context signal).
+    #[arg(long, value_name = "DAYS")]
+    pub member_days: Option<u32>,
+    /// How many of the author's messages were quarantined before (context signal).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub prior_quarantines: u32,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`shieldbot check` is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let checker = crate::filter::load_checker(args.config.as_deref())?;
+    let context = Context {
+        account_age_days: args.account_age_days,
+        member_days: args.member_days,
+        prior_quarantines: args.prior_quarantines,
+        ..Context::default()
+    };
+    if args.jsonl {
+        run_jsonl(&checker, &context)?;
+    } else if let Some(text) = &args.text {
+        print_human(&checker.check(text, &context));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The `--jsonl` output object for one message.
+pub fn json_line(checked: &Checked) -> serde_json::Value {
+    serde_json::json!({
+        "verdict": checked.verdict.name(),
+        // Four decimals: f32 noise ("0.9700000286") helps nobody.
+        "score": (f64::from(checked.score.clamp(0.0, 1.0)) * 10_000.0).round() / 10_000.0,
+        "category": checked.verdict.category(),
+        "severity": checked.verdict.severity(),
+        "reasons": checked.verdict.reasons(),
+    })
+}
+
+fn run_jsonl(checker: &Checker, context: &Context) -> anyhow::Result<()> {
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        let read = input
+            .read_until(b'\n', &mut buffer)
+            .context("cannot read standard input")?;
+        if read == 0 {
+            break;
+        }
+        if buffer.last() == Some(&b'\n') {
+            buffer.pop();
+            if buffer.last() == Some(&b'\r') {
+                buffer.pop();
+            }
+        }
+        let text = String::from_utf8_lossy(&buffer);
+        let line = json_line(&checker.check(&text, context));
+        serde_json::to_writer(&mut out, &line).context("cannot write standard output")?;
+        out.write_all(b"\n")
+            .context("cannot write standard output")?;
+        out.flush().context("cannot write standard output")?;
+    }
+    Ok(())
+}
+
+fn print_human(checked: &Checked) {
+    let verdict = &checked.verdict;
+    match (verdict.category(), verdict.severity()) {
+        (Some(category), Some(severity)) => println!(
+            "{}: {category}, severity {severity} (score {:.2})",
+            verdict.name(),
+            checked.score
+        ),
+        _ => println!("{} (score {:.2})", verdict.name(), checked.score),
+    }
+    if verdict.reasons().is_empty() {
+        println!(
+            "  no rule matched{}",
+            if checked.scores.is_some() {
+                " and the scorer is below its thresholds"
+            } else {
+                ""
+            }
+        );
+    }
+    for reason in verdict.reasons() {
+        let source = match &reason.source {
+            shieldbot_core::ReasonSource::Rule { rule } => format!("rule {rule}"),
+            shieldbot_core::ReasonSource::Model { probability } => {
+                format!("model p={probability:.2}")
+            }
+            shieldbot_core::ReasonSource::Context { signal } => format!("context: {signal}"),
+        };
+        print!(
+            "  - {source} [{}, severity {}]",
+            reason.category, reason.severity
+        );
+        if let (Some(quote), Some(span)) = (&reason.quote, &reason.span) {
+            print!(" {quote:?} at bytes {}..{}", span.start, span.end);
+        }
+        println!(": {}", reason.detail);
+    }
 }

@@ -1,10 +1,152 @@
-//! `shieldbot eval`. Not implemented yet.
+//! `shieldbot eval`: measures the scorer on labelled messages.
+//!
+//! Inputs: `FILE` as `label<TAB>text` lines (label 1/0, abuse/keep, OFF/NOT, true/false) or in
+//! the project corpus format (recognised by its header); `FILE` may also be a folder of corpus
+//! `.tsv` files; or `--tweeteval-text X --tweeteval-labels Y`. Prints precision, recall and F1
+//! of the abusive class, macro-F1 and ROC-AUC at the model's own threshold (tuned on validation
+//! data when the model was trained), and, where labels exist, a per-category summary and the
+//! share of must-keep messages kept per kind. A malformed line is an error naming the line.
 
+use crate::model_file::{load_model, DEFAULT_MODEL_PATH};
+use anyhow::Context;
+use shieldbot_core::scorer::dataset::{parse_labelled, parse_tweeteval, LabelledMessage};
+use shieldbot_core::scorer::evaluation::{evaluate, Evaluation};
+use shieldbot_core::scorer::Head;
+use shieldbot_core::Category;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Labelled messages: a TSV file (`label<TAB>text`, or the corpus format) or a folder of
+    /// corpus TSV files.
+    #[arg(required_unless_present = "tweeteval_text")]
+    pub file: Option<PathBuf>,
+    /// A TweetEval text file (one message per line) ...
+    #[arg(long, requires = "tweeteval_labels", conflicts_with = "file")]
+    pub tweeteval_text: Option<PathBuf>,
+    /// ... and its label file (0 / 1 per line).
+    #[arg(long, requires = "tweeteval_text")]
+    pub tweeteval_labels: Option<PathBuf>,
+    /// The model file to evaluate.
+    #[arg(long, default_value = DEFAULT_MODEL_PATH)]
+    pub model: PathBuf,
+    /// Which head to score with: `abusive` (what shieldbot removes) or `offensive` (OLID's
+    /// notion, for the public offensive-language benchmarks), or a category.
+    #[arg(long, default_value = "abusive", value_parser = parse_head)]
+    pub head: Head,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`shieldbot eval` is not implemented yet")
+fn parse_head(name: &str) -> Result<Head, String> {
+    Head::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Head::ALL.iter().map(|h| h.name()).collect();
+        format!("unknown head `{name}` (one of: {})", names.join(", "))
+    })
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let model = load_model(&args.model)?;
+    let messages = match (&args.file, &args.tweeteval_text, &args.tweeteval_labels) {
+        (_, Some(text), Some(labels)) => read_tweeteval(text, labels)?,
+        (Some(path), _, _) if path.is_dir() => read_folder(path)?,
+        (Some(path), _, _) => read_labelled(path)?,
+        _ => anyhow::bail!("give a FILE, or --tweeteval-text and --tweeteval-labels"),
+    };
+    if messages.is_empty() {
+        anyhow::bail!("no labelled messages to evaluate");
+    }
+    let evaluation = evaluate(&model, &messages, args.head);
+    println!("model {}  head {}", args.model.display(), args.head.name());
+    print!("{}", render(&evaluation, model.threshold(args.head), messages.len()));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn read_labelled(path: &Path) -> anyhow::Result<Vec<LabelledMessage>> {
+    parse_labelled(&read(path)?).with_context(|| format!("malformed {}", path.display()))
+}
+
+fn read_folder(dir: &Path) -> anyhow::Result<Vec<LabelledMessage>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the folder {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("tsv"))
+        .collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for path in paths {
+        out.extend(read_labelled(&path)?);
+    }
+    Ok(out)
+}
+
+fn read_tweeteval(text: &Path, labels: &Path) -> anyhow::Result<Vec<LabelledMessage>> {
+    let rows = parse_tweeteval(&read(text)?, &read(labels)?)
+        .with_context(|| format!("malformed {} / {}", text.display(), labels.display()))?;
+    Ok(rows
+        .into_iter()
+        .map(|(text, abusive)| LabelledMessage {
+            abusive,
+            category: None,
+            kind: String::new(),
+            text,
+        })
+        .collect())
+}
+
+/// The printed report.
+fn render(e: &Evaluation, threshold: f32, n: usize) -> String {
+    let m = &e.metrics;
+    let mut out = String::new();
+    let positives = m.true_positives + m.false_negatives;
+    out.push_str(&format!(
+        "messages {n} (abusive {positives}, other {})  threshold {threshold:.3}\n",
+        n - positives
+    ));
+    out.push_str(&format!(
+        "abusive class: precision {:.4}  recall {:.4}  F1 {:.4}\n",
+        m.precision, m.recall, m.f1
+    ));
+    out.push_str(&format!(
+        "macro-F1 {:.4}  ROC-AUC {:.4}  accuracy {:.4}\n",
+        m.macro_f1, m.roc_auc, m.accuracy
+    ));
+    out.push_str(&format!(
+        "confusion: TP {}  FP {}  TN {}  FN {}\n",
+        m.true_positives, m.false_positives, m.true_negatives, m.false_negatives
+    ));
+    if !e.categories.is_empty() {
+        out.push_str("per category (recall = flagged abusive; predicted = top category head of the flagged):\n");
+        for c in &e.categories {
+            let predicted: Vec<String> = Category::ALL
+                .iter()
+                .filter(|k| c.predicted[k.index()] > 0)
+                .map(|k| format!("{k} {}", c.predicted[k.index()]))
+                .collect();
+            out.push_str(&format!(
+                "  {:<9} {:>4} recall {:.3}  predicted: {}\n",
+                c.category.as_str(),
+                c.total,
+                c.flagged as f64 / c.total as f64,
+                if predicted.is_empty() { "-".to_string() } else { predicted.join(", ") }
+            ));
+        }
+    }
+    if !e.kept_by_kind.is_empty() {
+        let (total, kept) = e
+            .kept_by_kind
+            .values()
+            .fold((0, 0), |(t, k), (t2, k2)| (t + t2, k + k2));
+        out.push_str(&format!(
+            "must-keep kept {:.3} ({kept} of {total}):\n",
+            kept as f64 / total as f64
+        ));
+        for (kind, (t, k)) in &e.kept_by_kind {
+            out.push_str(&format!("  {kind:<20} {t:>4} kept {:.3}\n", *k as f64 / *t as f64));
+        }
+    }
+    out
 }

@@ -1,1 +1,96 @@
-//! The whole pipeline behind one call. PLACEHOLDER — the filtering-core work fills this in.
+//! The whole pipeline behind one call: normalise, match rules, score (when there is a model),
+//! decide. This is what `shieldbot check` and the bot call for every message.
+
+use crate::normalise::normalise;
+use crate::policy::{decide, Context, PolicyConfig};
+use crate::rules::{CompiledRules, RuleHit};
+use crate::scorer::{Scorer, Scores};
+use crate::verdict::Verdict;
+use std::sync::Arc;
+
+/// The verdict on one message, its 0..=1 abusiveness score (see [`crate::policy`]), and the
+/// raw evidence behind it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    pub verdict: Verdict,
+    pub score: f32,
+    /// The scorer's output, when a scorer is configured.
+    pub scores: Option<Scores>,
+    /// Rule hits after allow rules (also cited in the verdict's reasons).
+    pub hits: Vec<RuleHit>,
+}
+
+/// Rules + optional scorer + policy. Cheap to clone (the rules and scorer are shared); build a
+/// new one with [`Checker::with_rules`] when rules change and swap it in.
+#[derive(Clone)]
+pub struct Checker {
+    rules: Arc<CompiledRules>,
+    scorer: Option<Arc<dyn Scorer>>,
+    policy: PolicyConfig,
+}
+
+impl std::fmt::Debug for Checker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checker")
+            .field("rules", &self.rules.rule_count())
+            .field("scorer", &self.scorer.is_some())
+            .field("policy", &self.policy)
+            .finish()
+    }
+}
+
+impl Checker {
+    pub fn new(
+        rules: Arc<CompiledRules>,
+        scorer: Option<Arc<dyn Scorer>>,
+        policy: PolicyConfig,
+    ) -> Checker {
+        Checker {
+            rules,
+            scorer,
+            policy,
+        }
+    }
+
+    /// The same scorer and policy with other rules.
+    pub fn with_rules(&self, rules: Arc<CompiledRules>) -> Checker {
+        Checker {
+            rules,
+            ..self.clone()
+        }
+    }
+
+    /// The same rules and policy with another scorer (or none).
+    pub fn with_scorer(&self, scorer: Option<Arc<dyn Scorer>>) -> Checker {
+        Checker {
+            scorer,
+            ..self.clone()
+        }
+    }
+
+    pub fn rules(&self) -> &Arc<CompiledRules> {
+        &self.rules
+    }
+
+    pub fn scorer(&self) -> Option<&Arc<dyn Scorer>> {
+        self.scorer.as_ref()
+    }
+
+    pub fn policy(&self) -> &PolicyConfig {
+        &self.policy
+    }
+
+    /// Judge one message from an author described by `context`.
+    pub fn check(&self, text: &str, context: &Context) -> Checked {
+        let normalised = normalise(text);
+        let hits = self.rules.find(text, &normalised);
+        let scores = self.scorer.as_ref().map(|s| s.score(&normalised));
+        let decision = decide(text, &hits, scores.as_ref(), context, &self.policy);
+        Checked {
+            verdict: decision.verdict,
+            score: decision.score,
+            scores,
+            hits,
+        }
+    }
+}

@@ -20,14 +20,18 @@
 //! | [`scorer`] | the trained model: text -> per-category probabilities |
 //! | [`policy`] | combines rule hits, scores and context into a [`verdict::Verdict`] |
 //! | [`verdict`] | the verdict and the reasons that explain it |
+//! | [`digest`] | folds a period's quarantined items into the daily digest (campaigns, worst first) |
 //! | [`check`] | the whole pipeline behind one call, as `shieldbot check` uses it |
+//! | [`targeting`] | whether a message is aimed at a protected person at all |
 
 pub mod category;
 pub mod check;
+pub mod digest;
 pub mod normalise;
 pub mod policy;
 pub mod rules;
 pub mod scorer;
+pub mod targeting;
 pub mod verdict;
 
 pub use category::{Category, Severity};

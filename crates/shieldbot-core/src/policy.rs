@@ -1,1 +1,517 @@
-//! The verdict policy. PLACEHOLDER — the filtering-core work fills this in.
+//! The verdict policy: combines rule hits, the scorer's probabilities (when there is a model)
+//! and what we know of the author into one [`Verdict`]. Pure: plain data in, plain data out.
+//!
+//! The defaults follow the product's line: abuse aimed at a person comes down, harsh criticism
+//! stays. Profanity alone never removes a message; low-severity insults ("idiot") are kept;
+//! credible threats (high-severity threat rules, rules with `action = "escalate"`, or a threat
+//! probability above the escalation threshold) are escalated to helpers.
+//!
+//! The `score` of a decision is one number in 0..=1 for "how abusive": the highest of the rule
+//! signal (a removing rule hit scores 0.7 / 0.85 / 0.97 for severity 1 / 2 / 3, a hit that the
+//! policy keeps, such as profanity, 0.3) and the scorer's `abusive` probability when there is
+//! a model. Without a model it is the rule signal alone (0.0 when nothing matched).
+
+use crate::category::{Category, Severity};
+use crate::rules::{Action, RuleHit};
+use crate::scorer::Scores;
+use crate::verdict::{Reason, ReasonSource, Verdict};
+use serde::{Deserialize, Serialize};
+
+/// What the shell knows about the author of a message. Unknown values are `None`/`false`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Context {
+    /// Age of the author's account in days (from the snowflake).
+    pub account_age_days: Option<u32>,
+    /// How long the author has been a member of the server, in days.
+    pub member_days: Option<u32>,
+    /// How many of the author's messages were quarantined before.
+    pub prior_quarantines: u32,
+    /// A helper put the author on the deny list: their messages to the person are held.
+    pub deny_listed: bool,
+    /// A helper put the author on the allow list: their messages are never held.
+    pub allow_listed: bool,
+}
+
+/// One value per category, written in config as a table keyed by category name.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerCategory<T> {
+    pub threat: T,
+    pub sexual: T,
+    pub identity: T,
+    pub insult: T,
+    pub selfharm: T,
+    pub doxxing: T,
+    pub profanity: T,
+}
+
+impl<T: Copy> PerCategory<T> {
+    pub fn get(&self, category: Category) -> T {
+        match category {
+            Category::Threat => self.threat,
+            Category::Sexual => self.sexual,
+            Category::Identity => self.identity,
+            Category::Insult => self.insult,
+            Category::SelfHarm => self.selfharm,
+            Category::Doxxing => self.doxxing,
+            Category::Profanity => self.profanity,
+        }
+    }
+}
+
+/// The `[filter.policy]` section of the config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Scorer probability per category at or above which a message is quarantined.
+    /// Above 1.0 means the model alone never removes for that category.
+    pub thresholds: PerCategory<f32>,
+    /// Scorer `abusive` probability at or above which a message is quarantined even when no
+    /// single category crosses its threshold.
+    pub abusive_threshold: f32,
+    /// The lowest rule severity (1-3) that removes a message, per category; 4 = rules of that
+    /// category never remove on their own (they still show in the reasons).
+    pub rule_min_severity: PerCategory<u8>,
+    /// Scorer threat probability at or above which a message is escalated.
+    pub escalate_threat_probability: f32,
+    /// Escalate every severity-3 threat rule hit, not only rules with `action = "escalate"`.
+    pub escalate_high_severity_threats: bool,
+    /// Accounts younger than this many days are treated as suspicious.
+    pub new_account_days: u32,
+    /// Members who joined less than this many days ago are treated as suspicious.
+    pub new_member_days: u32,
+    /// Authors with at least this many earlier quarantines are treated as suspicious.
+    pub repeat_offender_quarantines: u32,
+    /// For suspicious authors, scorer thresholds are multiplied by this (0..=1).
+    pub suspicious_threshold_factor: f32,
+    /// Hold every message of a deny-listed author.
+    pub quarantine_deny_listed: bool,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            thresholds: PerCategory {
+                threat: 0.6,
+                sexual: 0.7,
+                identity: 0.7,
+                insult: 0.8,
+                selfharm: 0.6,
+                doxxing: 0.7,
+                profanity: 1.01,
+            },
+            abusive_threshold: 0.9,
+            rule_min_severity: PerCategory {
+                threat: 1,
+                sexual: 1,
+                identity: 1,
+                insult: 2,
+                selfharm: 1,
+                doxxing: 1,
+                profanity: 4,
+            },
+            escalate_threat_probability: 0.9,
+            escalate_high_severity_threats: true,
+            new_account_days: 7,
+            new_member_days: 1,
+            repeat_offender_quarantines: 3,
+            suspicious_threshold_factor: 0.8,
+            quarantine_deny_listed: true,
+        }
+    }
+}
+
+impl PolicyConfig {
+    /// Check the numbers make sense; the message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let probabilities = [
+            ("abusive_threshold", self.abusive_threshold),
+            (
+                "escalate_threat_probability",
+                self.escalate_threat_probability,
+            ),
+            (
+                "suspicious_threshold_factor",
+                self.suspicious_threshold_factor,
+            ),
+        ];
+        for (key, value) in probabilities {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(format!("policy.{key} must be between 0 and 1, not {value}"));
+            }
+        }
+        for c in Category::ALL {
+            let t = self.thresholds.get(c);
+            if !(0.0..=2.0).contains(&t) {
+                return Err(format!(
+                    "policy.thresholds.{c} must be between 0 and 2, not {t}"
+                ));
+            }
+            let s = self.rule_min_severity.get(c);
+            if !(1..=4).contains(&s) {
+                return Err(format!(
+                    "policy.rule_min_severity.{c} must be 1 to 4, not {s}"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The policy's answer: the verdict and a 0..=1 abusiveness score (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub score: f32,
+}
+
+/// Something that argues for removal.
+struct Candidate {
+    category: Category,
+    severity: Severity,
+    escalate: bool,
+}
+
+fn rule_signal(severity: Severity) -> f32 {
+    match severity.get() {
+        1 => 0.7,
+        2 => 0.85,
+        _ => 0.97,
+    }
+}
+
+/// Severity implied by a scorer probability.
+fn severity_of_probability(p: f32) -> Severity {
+    if p >= 0.9 {
+        Severity::HIGH
+    } else if p >= 0.75 {
+        Severity::MEDIUM
+    } else {
+        Severity::LOW
+    }
+}
+
+/// The byte range as written, clamped to char boundaries of `text`.
+fn quote(text: &str, span: &std::ops::Range<usize>) -> Option<String> {
+    text.get(span.clone()).map(str::to_string)
+}
+
+/// Decide what to do with `text` given its rule hits, the scorer's output (if any) and the
+/// author's context.
+pub fn decide(
+    text: &str,
+    hits: &[RuleHit],
+    scores: Option<&Scores>,
+    context: &Context,
+    config: &PolicyConfig,
+) -> Decision {
+    let mut reasons = Vec::new();
+    let mut candidates = Vec::new();
+    let mut score: f32 = 0.0;
+
+    for hit in hits {
+        let Some(category) = hit.category else {
+            continue;
+        };
+        let removes = hit.action != Action::Allow
+            && hit.severity.get() >= config.rule_min_severity.get(category);
+        let escalate = removes
+            && (hit.action == Action::Escalate
+                || (config.escalate_high_severity_threats
+                    && category == Category::Threat
+                    && hit.severity == Severity::HIGH));
+        score = score.max(if removes {
+            rule_signal(hit.severity)
+        } else {
+            0.3
+        });
+        let detail = if removes {
+            format!(
+                "matched rule {} ({category}, severity {})",
+                hit.rule_id, hit.severity
+            )
+        } else {
+            format!(
+                "matched rule {} ({category}, severity {}): kept, below the policy's bar for {category}",
+                hit.rule_id, hit.severity
+            )
+        };
+        reasons.push(Reason {
+            source: ReasonSource::Rule {
+                rule: hit.rule_id.to_string(),
+            },
+            category,
+            severity: hit.severity,
+            span: Some(hit.span.clone()),
+            quote: quote(text, &hit.span),
+            detail,
+        });
+        if removes {
+            candidates.push(Candidate {
+                category,
+                severity: hit.severity,
+                escalate,
+            });
+        }
+    }
+
+    let suspicious = context
+        .account_age_days
+        .is_some_and(|d| d < config.new_account_days)
+        || context
+            .member_days
+            .is_some_and(|d| d < config.new_member_days)
+        || context.prior_quarantines >= config.repeat_offender_quarantines;
+    let factor = if suspicious {
+        config.suspicious_threshold_factor
+    } else {
+        1.0
+    };
+
+    if let Some(scores) = scores {
+        score = score.max(scores.abusive.clamp(0.0, 1.0));
+        let mut model_flagged = false;
+        for category in Category::ALL {
+            let p = scores.category(category);
+            let threshold = config.thresholds.get(category) * factor;
+            if p.is_nan() || p < threshold {
+                continue;
+            }
+            model_flagged = true;
+            let severity = severity_of_probability(p);
+            candidates.push(Candidate {
+                category,
+                severity,
+                escalate: category == Category::Threat && p >= config.escalate_threat_probability,
+            });
+            reasons.push(model_reason(category, severity, p, threshold));
+        }
+        if !model_flagged && scores.abusive >= config.abusive_threshold * factor {
+            let category = top_category(scores);
+            candidates.push(Candidate {
+                category,
+                severity: Severity::LOW,
+                escalate: false,
+            });
+            reasons.push(Reason {
+                source: ReasonSource::Model {
+                    probability: scores.abusive,
+                },
+                category,
+                severity: Severity::LOW,
+                span: None,
+                quote: None,
+                detail: format!(
+                    "scorer: abusive {:.2} >= {:.2}; most likely {category}",
+                    scores.abusive,
+                    config.abusive_threshold * factor
+                ),
+            });
+        }
+    }
+
+    if suspicious && !candidates.is_empty() && scores.is_some() {
+        reasons.push(context_reason(
+            candidates[0].category,
+            "suspicious author (new account, new member or repeat offender): scorer thresholds lowered",
+        ));
+    }
+
+    if context.allow_listed {
+        let category = candidates.first().map_or(Category::Insult, |c| c.category);
+        reasons.push(context_reason(category, "allow-listed author: kept"));
+        return Decision {
+            verdict: Verdict::Allow { reasons },
+            score,
+        };
+    }
+
+    if context.deny_listed && config.quarantine_deny_listed && candidates.is_empty() {
+        let category = scores.map_or(Category::Insult, top_category);
+        candidates.push(Candidate {
+            category,
+            severity: Severity::LOW,
+            escalate: false,
+        });
+        reasons.push(context_reason(
+            category,
+            "deny-listed author: held for review",
+        ));
+    }
+
+    let verdict = verdict_from(candidates, reasons);
+    if verdict.removes() {
+        score = score.max(0.5);
+    }
+    Decision { verdict, score }
+}
+
+fn model_reason(category: Category, severity: Severity, p: f32, threshold: f32) -> Reason {
+    Reason {
+        source: ReasonSource::Model { probability: p },
+        category,
+        severity,
+        span: None,
+        quote: None,
+        detail: format!("scorer: {category} {p:.2} >= {threshold:.2}"),
+    }
+}
+
+fn context_reason(category: Category, signal: &str) -> Reason {
+    Reason {
+        source: ReasonSource::Context {
+            signal: signal.to_string(),
+        },
+        category,
+        severity: Severity::LOW,
+        span: None,
+        quote: None,
+        detail: signal.to_string(),
+    }
+}
+
+/// The most likely category by the scorer, ignoring profanity.
+fn top_category(scores: &Scores) -> Category {
+    Category::ALL
+        .into_iter()
+        .filter(|c| *c != Category::Profanity)
+        .fold(Category::Insult, |best, c| {
+            if scores.category(c) > scores.category(best) {
+                c
+            } else {
+                best
+            }
+        })
+}
+
+/// Position in [`Category::ALL`]: lower is more serious.
+fn seriousness(category: Category) -> usize {
+    Category::ALL
+        .iter()
+        .position(|c| *c == category)
+        .unwrap_or(Category::ALL.len())
+}
+
+fn verdict_from(candidates: Vec<Candidate>, reasons: Vec<Reason>) -> Verdict {
+    let worst = |escalating_only: bool| {
+        candidates
+            .iter()
+            .filter(|c| !escalating_only || c.escalate)
+            .min_by_key(|c| (std::cmp::Reverse(c.severity), seriousness(c.category)))
+    };
+    if let Some(c) = worst(true) {
+        return Verdict::Escalate {
+            category: c.category,
+            severity: c.severity,
+            reasons,
+        };
+    }
+    if let Some(c) = worst(false) {
+        return Verdict::Quarantine {
+            category: c.category,
+            severity: c.severity,
+            reasons,
+        };
+    }
+    Verdict::Allow { reasons }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn hit(category: Category, severity: u8, action: Action) -> RuleHit {
+        RuleHit {
+            rule_id: Arc::from("r"),
+            category: Some(category),
+            severity: Severity::new(severity).unwrap(),
+            action,
+            span: 0..4,
+        }
+    }
+
+    fn verdict(hits: &[RuleHit], scores: Option<&Scores>, context: &Context) -> Decision {
+        decide("text", hits, scores, context, &PolicyConfig::default())
+    }
+
+    #[test]
+    fn profanity_alone_is_kept_but_explained() {
+        let d = verdict(
+            &[hit(Category::Profanity, 3, Action::Quarantine)],
+            None,
+            &Context::default(),
+        );
+        assert_eq!(d.verdict.name(), "allow");
+        assert_eq!(d.verdict.reasons().len(), 1);
+        assert!(d.score < 0.5);
+    }
+
+    #[test]
+    fn high_severity_threats_escalate() {
+        let d = verdict(
+            &[hit(Category::Threat, 3, Action::Quarantine)],
+            None,
+            &Context::default(),
+        );
+        assert_eq!(d.verdict.name(), "escalate");
+        assert_eq!(d.verdict.category(), Some(Category::Threat));
+        let d = verdict(
+            &[hit(Category::Threat, 2, Action::Quarantine)],
+            None,
+            &Context::default(),
+        );
+        assert_eq!(d.verdict.name(), "quarantine");
+    }
+
+    #[test]
+    fn worst_category_wins() {
+        let hits = [
+            hit(Category::Insult, 2, Action::Quarantine),
+            hit(Category::SelfHarm, 3, Action::Quarantine),
+        ];
+        let d = verdict(&hits, None, &Context::default());
+        assert_eq!(d.verdict.category(), Some(Category::SelfHarm));
+        assert_eq!(d.verdict.severity(), Some(Severity::HIGH));
+    }
+
+    #[test]
+    fn scores_and_context_move_the_bar() {
+        let mut scores = Scores::default();
+        scores.categories[Category::Insult.index()] = 0.7;
+        let d = verdict(&[], Some(&scores), &Context::default());
+        assert_eq!(d.verdict.name(), "allow");
+        let newcomer = Context {
+            account_age_days: Some(1),
+            ..Context::default()
+        };
+        let d = verdict(&[], Some(&scores), &newcomer);
+        assert_eq!(d.verdict.name(), "quarantine");
+        scores.categories[Category::Threat.index()] = 0.95;
+        let d = verdict(&[], Some(&scores), &Context::default());
+        assert_eq!(d.verdict.name(), "escalate");
+    }
+
+    #[test]
+    fn allow_and_deny_lists() {
+        let threat = [hit(Category::Threat, 3, Action::Escalate)];
+        let trusted = Context {
+            allow_listed: true,
+            ..Context::default()
+        };
+        assert_eq!(verdict(&threat, None, &trusted).verdict.name(), "allow");
+        let denied = Context {
+            deny_listed: true,
+            ..Context::default()
+        };
+        assert_eq!(verdict(&[], None, &denied).verdict.name(), "quarantine");
+    }
+
+    #[test]
+    fn config_validation_names_the_key() {
+        let mut config = PolicyConfig::default();
+        config.thresholds.insult = 3.0;
+        assert!(config.validate().unwrap_err().contains("thresholds.insult"));
+    }
+}

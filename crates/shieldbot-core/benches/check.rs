@@ -1,0 +1,178 @@
+//! Throughput of `Checker::check` with the default rule pack plus 1,000 generated rules, over a
+//! realistic mixed corpus (the project's labelled corpus in data/corpus, abusive and harmless,
+//! plus the filter's must-catch / must-keep lists), and the cost of hostile 4,000-character
+//! messages. Run: `cargo bench -p shieldbot-core --bench check`.
+
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use shieldbot_core::check::Checker;
+use shieldbot_core::normalise::normalise;
+use shieldbot_core::policy::{Context, PolicyConfig};
+use shieldbot_core::rules::{Action, CompiledRules, Rule, RulePack};
+use shieldbot_core::{Category, Severity};
+use std::path::Path;
+use std::sync::Arc;
+
+const DEFAULT_PACK: &str = include_str!("../../../config/rules/default.toml");
+const MUST_CATCH: &str = include_str!("../tests/data/must_catch.tsv");
+const MUST_KEEP: &str = include_str!("../tests/data/must_keep.txt");
+
+/// A deterministic pseudo-random word generator (no dependency on `rand`).
+struct Words(u64);
+
+impl Words {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    fn word(&mut self) -> String {
+        const SYLLABLES: [&str; 24] = [
+            "ka", "lo", "mi", "tre", "zu", "vor", "pin", "das", "qui", "bel", "mor", "fen", "gra",
+            "hul", "jex", "nop", "rus", "sta", "wix", "yol", "cor", "dum", "ept", "sal",
+        ];
+        let n = 2 + (self.next() % 3) as usize;
+        (0..n)
+            .map(|_| SYLLABLES[(self.next() % 24) as usize])
+            .collect()
+    }
+}
+
+/// 1,000 extra rules like a moderator's own lists: keywords, phrases and some regexes.
+fn generated_rules() -> Vec<Rule> {
+    let mut words = Words(42);
+    (0..1000)
+        .map(|i| {
+            let category = Category::ALL[i % Category::ALL.len()];
+            let mut rule = Rule::new(format!("generated.{i}"), Some(category), Action::Quarantine);
+            rule.severity = Severity::new(1 + (i % 3) as u8).unwrap_or(Severity::MEDIUM);
+            match i % 20 {
+                0 => rule.regexes.push(format!(r"\b{}\d+\b", words.word())),
+                1..=6 => rule
+                    .phrases
+                    .push(format!("{} {}", words.word(), words.word())),
+                _ => {
+                    rule.keywords.push(words.word());
+                    rule.keywords.push(words.word());
+                }
+            }
+            rule
+        })
+        .collect()
+}
+
+fn checker() -> Checker {
+    let default = RulePack::from_toml_str(DEFAULT_PACK, "default.toml").unwrap();
+    let extra = RulePack::from_rules("generated", generated_rules()).unwrap();
+    let rules = CompiledRules::compile(&[default, extra]).unwrap();
+    Checker::new(Arc::new(rules), None, PolicyConfig::default())
+}
+
+/// The labelled corpus (last TSV column) if present, plus the filter's own lists.
+fn corpus() -> Vec<String> {
+    let mut messages = Vec::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/corpus");
+    for split in ["train", "validation", "test"] {
+        let Ok(entries) = std::fs::read_dir(root.join(split)) else {
+            continue;
+        };
+        let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for path in paths {
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            messages.extend(
+                text.lines()
+                    .skip(1)
+                    .filter_map(|l| l.rsplit('\t').next())
+                    .map(str::to_string),
+            );
+        }
+    }
+    messages.extend(
+        MUST_CATCH
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.rsplit('\t').next())
+            .map(str::to_string),
+    );
+    messages.extend(
+        MUST_KEEP
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(str::to_string),
+    );
+    messages
+}
+
+fn hostile() -> Vec<(&'static str, String)> {
+    let zalgo: String = "you are a k i l l e r "
+        .chars()
+        .cycle()
+        .take(400)
+        .flat_map(|c| {
+            std::iter::once(c).chain(
+                "\u{0336}\u{0301}\u{0489}\u{035C}\u{0361}\u{0340}\u{0341}\u{0342}\u{0343}".chars(),
+            )
+        })
+        .collect();
+    let evasive: String = "𝕜.1.l.l ｙｏｕ 🔪⚰️ k\u{200B}y\u{200B}s diiiiie r4pe "
+        .chars()
+        .cycle()
+        .take(4000)
+        .collect();
+    let spaced: String = "k . ".chars().cycle().take(4000).collect();
+    vec![
+        ("zalgo_4000_chars", zalgo),
+        ("evasive_4000_chars", evasive),
+        ("spaced_4000_chars", spaced),
+        ("emoji_10000", "🔪".repeat(10_000)),
+    ]
+}
+
+fn bench(c: &mut Criterion) {
+    let checker = checker();
+    let messages = corpus();
+    let context = Context::default();
+    let bytes: usize = messages.iter().map(String::len).sum();
+    eprintln!(
+        "corpus: {} messages, {} bytes (mean {:.0}); rules: {}",
+        messages.len(),
+        bytes,
+        bytes as f64 / messages.len().max(1) as f64,
+        checker.rules().rule_count()
+    );
+
+    let mut group = c.benchmark_group("check");
+    group.throughput(Throughput::Elements(messages.len() as u64));
+    group.bench_function("mixed_corpus", |b| {
+        b.iter(|| {
+            for m in &messages {
+                black_box(checker.check(black_box(m), &context));
+            }
+        })
+    });
+    group.bench_function("normalise_only_mixed_corpus", |b| {
+        b.iter(|| {
+            for m in &messages {
+                black_box(normalise(black_box(m)));
+            }
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("hostile");
+    for (name, text) in hostile() {
+        group.throughput(Throughput::Elements(1));
+        group.bench_with_input(BenchmarkId::from_parameter(name), &text, |b, text| {
+            b.iter(|| black_box(checker.check(black_box(text), &context)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

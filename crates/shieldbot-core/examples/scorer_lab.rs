@@ -1,0 +1,152 @@
+//! Scorer lab: trains model variants on the repository's data and prints validation numbers, to
+//! choose features and data mixtures by measurement. Not part of the product; run with
+//! `cargo run --release -p shieldbot-core --example scorer_lab -- [variant ...]` from the
+//! repository root.
+
+use shieldbot_core::scorer::calibrate::calibrate;
+use shieldbot_core::scorer::dataset::*;
+use shieldbot_core::scorer::labelling::{assemble, Mixture, Sources};
+use shieldbot_core::scorer::metrics::binary_metrics;
+use shieldbot_core::scorer::train::{train, TrainParams};
+use shieldbot_core::scorer::{Head, Model};
+use shieldbot_core::Category;
+use std::fs;
+use std::path::Path;
+use std::time::Instant;
+
+fn read(p: &str) -> String {
+    fs::read_to_string(p).unwrap_or_else(|e| panic!("{p}: {e}"))
+}
+
+fn corpus(dir: &str) -> Vec<CorpusRow> {
+    let mut out = Vec::new();
+    let Ok(entries) = fs::read_dir(dir) else { return out };
+    let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        if p.extension().and_then(|e| e.to_str()) == Some("tsv") {
+            match parse_corpus(&read(p.to_str().unwrap())) {
+                Ok(rows) => out.extend(rows),
+                Err(e) => eprintln!("skip {}: {e}", p.display()),
+            }
+        }
+    }
+    out
+}
+
+fn main() {
+    let d = "data/public";
+    assert!(Path::new(d).exists(), "run from the repository root");
+    let sources = Sources {
+        olid: parse_olid(&read(&format!("{d}/olid/olid-training-v1.0.tsv"))).unwrap(),
+        tweeteval_offensive_validation: parse_tweeteval(
+            &read(&format!("{d}/tweeteval-offensive/val_text.txt")),
+            &read(&format!("{d}/tweeteval-offensive/val_labels.txt")),
+        )
+        .unwrap(),
+        tweeteval_hate_train: parse_tweeteval(
+            &read(&format!("{d}/tweeteval-hate/train_text.txt")),
+            &read(&format!("{d}/tweeteval-hate/train_labels.txt")),
+        )
+        .unwrap(),
+        tweeteval_hate_validation: parse_tweeteval(
+            &read(&format!("{d}/tweeteval-hate/val_text.txt")),
+            &read(&format!("{d}/tweeteval-hate/val_labels.txt")),
+        )
+        .unwrap(),
+        davidson: parse_davidson(&read(&format!("{d}/davidson/labeled_data.csv"))).unwrap(),
+        corpus_train: corpus("data/corpus/train"),
+        corpus_validation: corpus("data/corpus/validation"),
+    };
+    let corpus_test = corpus("data/corpus/test");
+    eprintln!(
+        "corpus train {} validation {} test {}",
+        sources.corpus_train.len(),
+        sources.corpus_validation.len(),
+        corpus_test.len()
+    );
+    let variants: Vec<String> = std::env::args().skip(1).collect();
+    let variants = if variants.is_empty() { vec!["base".to_string()] } else { variants };
+    for v in variants {
+        let mut params = TrainParams::default();
+        let mut mixture = Mixture::default();
+        for part in v.split(',') {
+            let (k, val) = part.split_once('=').unwrap_or((part, ""));
+            match k {
+                "base" => {}
+                "bits" => params.features.bucket_bits = val.parse().unwrap(),
+                "cmin" => params.features.char_min = val.parse().unwrap(),
+                "cmax" => params.features.char_max = val.parse().unwrap(),
+                "nobi" => params.features.word_bigrams = false,
+                "nouni" => params.features.word_unigrams = false,
+                "epochs" => params.epochs = val.parse().unwrap(),
+                "lr" => params.learning_rate = val.parse().unwrap(),
+                "l2" => params.l2 = val.parse().unwrap(),
+                "posw" => params.max_positive_weight = val.parse().unwrap(),
+                "nodavidson" => mixture.use_davidson = false,
+                "nohate" => mixture.use_tweeteval_hate = false,
+                "unt" => mixture.olid_untargeted_abusive = val == "1",
+                "cw" => mixture.corpus_weight = val.parse().unwrap(),
+                "pw" => mixture.public_weight = val.parse().unwrap(),
+                "grp" => mixture.olid_group_abusive = val == "1",
+                other => panic!("unknown option {other}"),
+            }
+        }
+        let splits = assemble(&sources, &mixture);
+        let t = Instant::now();
+        let mut model = train(&splits.train, &params, &mut |_| {});
+        let train_s = t.elapsed().as_secs_f32();
+        calibrate(&mut model, &splits.validation);
+        report(&v, &model, &sources, &splits.olid_held_out, &corpus_test, train_s);
+        if let Ok(out) = std::env::var("LAB_SAVE") {
+            fs::write(&out, model.to_bytes()).unwrap();
+        }
+    }
+}
+
+fn score(model: &Model, text: &str) -> [f32; 9] {
+    model.probabilities(shieldbot_core::normalise::normalise(text).folded())
+}
+
+fn report(name: &str, model: &Model, s: &Sources, held: &[OlidRow], test: &[CorpusRow], secs: f32) {
+    let th = model.threshold(Head::Abusive);
+    let te: Vec<(f32, bool)> = s
+        .tweeteval_offensive_validation
+        .iter()
+        .map(|(t, y)| (score(model, t)[8], *y))
+        .collect();
+    let m = binary_metrics(&te, model.threshold(Head::Offensive));
+    let ind: Vec<f32> = held
+        .iter()
+        .filter(|r| r.target == Some(OlidTarget::Individual))
+        .map(|r| score(model, &r.text)[0])
+        .collect();
+    let ind_recall = ind.iter().filter(|p| **p >= th).count() as f32 / ind.len().max(1) as f32;
+    let cv = |rows: &[CorpusRow]| -> String {
+        if rows.is_empty() {
+            return "-".into();
+        }
+        let scored: Vec<(f32, bool)> = rows.iter().map(|r| (score(model, &r.text)[0], r.abuse)).collect();
+        let cm = binary_metrics(&scored, th);
+        let mut cats = String::new();
+        for c in [Category::Threat, Category::Sexual, Category::Identity, Category::Insult, Category::SelfHarm, Category::Doxxing] {
+            let v: Vec<f32> = rows.iter().zip(&scored).filter(|(r, _)| r.category == Some(c)).map(|(_, s)| s.0).collect();
+            if !v.is_empty() {
+                cats.push_str(&format!(" {}={:.2}", &c.as_str()[..3], v.iter().filter(|p| **p >= th).count() as f32 / v.len() as f32));
+            }
+        }
+        format!("rec {:.3} kept {:.3} auc {:.3}{cats}", cm.recall, cm.true_negatives as f64 / (cm.true_negatives + cm.false_positives).max(1) as f64, cm.roc_auc)
+    };
+    println!(
+        "{name:30} te: mF1 {:.4} auc {:.4} P {:.3} R {:.3} th {:.3} | IND rec {:.3} | cval: {} | ctest: {} | {:.1}s",
+        m.macro_f1, m.roc_auc, m.precision, m.recall, th, ind_recall,
+        cv(&s.corpus_validation), if std::env::var("LAB_TEST").is_ok() { cv(test) } else { "(not shown)".into() }, secs
+    );
+    if std::env::var("LAB_DEBUG").is_ok() {
+        let mut fp: Vec<(f32, &CorpusRow)> = s.corpus_validation.iter().map(|r| (score(model, &r.text)[0], r)).filter(|(p, r)| (*p >= th) != r.abuse).collect();
+        fp.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (p, r) in fp.iter().take(60) {
+            println!("  {:.2} {} {:10} {:8} {}", p, if r.abuse {"MISS"} else {"FP  "}, r.kind, r.dodge, r.text);
+        }
+    }
+}

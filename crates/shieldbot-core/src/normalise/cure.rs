@@ -1,0 +1,120 @@
+//! Character-level folding: Unicode compatibility decomposition (the "K" of NFKC), confusable
+//! and fancy-font folding (via the `decancer` crate: 𝕜𝕚𝕝𝕝, Cyrillic look-alikes, circled and
+//! fullwidth letters), lowercase, removal of zero-width and bidi controls and of combining
+//! marks (accents and zalgo), and emoji read as words.
+//!
+//! Works one original character at a time, so the cost is linear and every output character
+//! keeps the byte range of the character that produced it. ASCII takes a fast path.
+
+use super::emoji;
+use super::unit::Unit;
+use decancer::Translation;
+use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+
+/// Fold every character of `text` into `out`.
+pub(crate) fn cure(text: &str, out: &mut Vec<Unit>) {
+    // The same emoji many times in a row reads as the word at most this often: a flood of
+    // 🔪 means no more than three, and must not cost more.
+    const MAX_SAME_EMOJI: usize = 3;
+    let mut last_emoji: Option<(char, usize)> = None;
+    for (start, c) in text.char_indices() {
+        let end = start + c.len_utf8();
+        if c.is_ascii() {
+            push_ascii(c, start, end, out);
+            last_emoji = None;
+        } else if is_invisible(c) || is_combining_mark(c) {
+            // Dropped; does not break a run of emoji ("🔪\u{FE0F}🔪").
+        } else if let Some(word) = emoji::word_for(c) {
+            let repeats = match last_emoji {
+                Some((previous, n)) if previous == c => n + 1,
+                _ => 1,
+            };
+            last_emoji = Some((c, repeats));
+            if repeats <= MAX_SAME_EMOJI {
+                out.push(Unit::new(' ', start, end));
+                out.extend(word.chars().map(|w| Unit::new(w, start, end)));
+                out.push(Unit::new(' ', start, end));
+            }
+        } else {
+            cure_non_ascii(c, start, end, out);
+            last_emoji = None;
+        }
+    }
+}
+
+fn push_ascii(c: char, start: usize, end: usize, out: &mut Vec<Unit>) {
+    if c.is_ascii_whitespace() {
+        out.push(Unit::new(' ', start, end));
+    } else if !c.is_ascii_control() {
+        out.push(Unit::new(c.to_ascii_lowercase(), start, end));
+    }
+}
+
+/// Invisible characters used to split words without showing a gap.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+fn cure_non_ascii(c: char, start: usize, end: usize, out: &mut Vec<Unit>) {
+    if is_invisible(c) || is_combining_mark(c) {
+        return;
+    }
+    if c.is_whitespace() {
+        out.push(Unit::new(' ', start, end));
+        return;
+    }
+    decompose_compatible(c, |d| {
+        if d.is_ascii() {
+            push_ascii(d, start, end, out);
+        } else if !is_combining_mark(d) && !is_invisible(d) {
+            push_confusable_folded(d, start, end, out);
+        }
+    });
+}
+
+fn push_confusable_folded(d: char, start: usize, end: usize, out: &mut Vec<Unit>) {
+    let mut push = |x: char| {
+        if x.is_whitespace() {
+            out.push(Unit::new(' ', start, end));
+        } else {
+            out.extend(x.to_lowercase().map(|l| Unit::new(l, start, end)));
+        }
+    };
+    match decancer::cure_char(d, decancer::Options::default()) {
+        Translation::Character(x) => push(x),
+        Translation::String(s) => s.chars().for_each(push),
+        Translation::None => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cured(text: &str) -> String {
+        let mut out = Vec::new();
+        cure(text, &mut out);
+        out.iter().map(|u| u.ch).collect()
+    }
+
+    #[test]
+    fn folds_fonts_homoglyphs_and_marks() {
+        assert_eq!(cured("𝕜𝕚𝕝𝕝"), "kill");
+        assert_eq!(cured("КILL"), "kill");
+        assert_eq!(cured("k\u{200B}i\u{200D}ll"), "kill");
+        assert_eq!(cured("k\u{0336}\u{0301}i\u{0489}ll"), "kill");
+        assert_eq!(cured("ｋｉｌｌ"), "kill");
+        assert_eq!(cured("café"), "cafe");
+    }
+
+    #[test]
+    fn emoji_become_words() {
+        assert_eq!(cured("a🔪b"), "a knife b");
+        assert_eq!(cured("⚰\u{FE0F}"), " coffin ");
+        assert_eq!(cured(&"🔪".repeat(100)), " knife  knife  knife ");
+    }
+}

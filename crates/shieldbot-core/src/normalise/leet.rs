@@ -1,0 +1,163 @@
+//! Leetspeak inside words: "k1ll", "r4pe", "$lut", "sh!t", "h8" read as letters.
+//!
+//! Digits and symbols are only read as letters inside a token that also has letters, so
+//! numbers ("2024", "10 pm", "07700 900123") and ordinals or units ("1st", "3am", "221b") stay
+//! as written, and punctuation at the end of a word ("kill!") stays punctuation.
+
+use super::unit::Unit;
+
+fn is_leet_symbol(c: char) -> bool {
+    matches!(c, '@' | '$' | '!' | '|' | '+' | '€')
+}
+
+fn in_token(c: char) -> bool {
+    c.is_alphanumeric() || is_leet_symbol(c)
+}
+
+/// Number-like tokens that are not leet: "1st", "10pm", "221b", "90s".
+fn is_number_with_suffix(token: &[Unit]) -> bool {
+    let digits = token.iter().take_while(|u| u.ch.is_ascii_digit()).count();
+    if digits == 0 {
+        return false;
+    }
+    let rest: String = token[digits..].iter().map(|u| u.ch).collect();
+    if !rest.chars().all(|c| c.is_ascii_alphabetic()) {
+        return false;
+    }
+    digits >= 2
+        || matches!(
+            rest.as_str(),
+            "st" | "nd"
+                | "rd"
+                | "th"
+                | "am"
+                | "pm"
+                | "k"
+                | "m"
+                | "b"
+                | "s"
+                | "d"
+                | "g"
+                | "p"
+                | "h"
+                | "x"
+                | "kg"
+                | "km"
+                | "mph"
+                | "min"
+                | "hr"
+                | "hrs"
+                | "yo"
+                | "ish"
+        )
+}
+
+/// Decode leetspeak in place, token by token. May lengthen the text ("h8" -> "hate").
+pub(crate) fn decode(units: &mut Vec<Unit>) {
+    if !units
+        .iter()
+        .any(|u| u.ch.is_ascii_digit() || is_leet_symbol(u.ch))
+    {
+        return;
+    }
+    let input = std::mem::take(units);
+    let mut i = 0;
+    while i < input.len() {
+        if !in_token(input[i].ch) {
+            units.push(input[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < input.len() && in_token(input[i].ch) {
+            i += 1;
+        }
+        decode_token(&input[start..i], units);
+    }
+}
+
+fn decode_token(token: &[Unit], out: &mut Vec<Unit>) {
+    let has_letter = token.iter().any(|u| u.ch.is_alphabetic());
+    if !has_letter || is_number_with_suffix(token) {
+        out.extend_from_slice(token);
+        return;
+    }
+    for (k, unit) in token.iter().enumerate() {
+        let prev = k.checked_sub(1).map(|p| token[p].ch);
+        // The previous character as decoded ("a$$": the second `$` follows an `s`).
+        let prev_is_letter = k > 0 && out.last().is_some_and(|u: &Unit| u.ch.is_alphabetic());
+        let next = token.get(k + 1).map(|u| u.ch);
+        let next_is_alnum = next.is_some_and(char::is_alphanumeric);
+        let doubled = prev == Some(unit.ch) || next == Some(unit.ch);
+        let letter = match unit.ch {
+            '0' => Some('o'),
+            '1' | '|' if doubled => Some('l'),
+            '1' | '|' if unit.ch == '1' || next_is_alnum || prev_is_letter => {
+                // "1" reads as "i" ("k1ll") or "l" ("51ut"), "|" as "l" or "i": the other
+                // reading is kept for a second match view.
+                let (ch, other) = if unit.ch == '1' {
+                    ('i', 'l')
+                } else {
+                    ('l', 'i')
+                };
+                out.push(Unit {
+                    ch,
+                    alternative: Some(other),
+                    ..*unit
+                });
+                continue;
+            }
+            '3' | '€' => Some('e'),
+            '4' => Some('a'),
+            // Not at the start of a token: "@name" is a mention, "r@pe" is leet.
+            '@' if prev_is_letter => Some('a'),
+            '5' => Some('s'),
+            '7' => Some('t'),
+            '8' if next.is_none() && prev.is_some_and(char::is_alphabetic) => {
+                out.extend("ate".chars().map(|c| Unit { ch: c, ..*unit }));
+                continue;
+            }
+            '8' => Some('b'),
+            '9' => Some('g'),
+            '$' if next_is_alnum || prev_is_letter => Some('s'),
+            '!' if next_is_alnum => Some('i'),
+            '+' if next_is_alnum => Some('t'),
+            _ => None,
+        };
+        out.push(Unit {
+            ch: letter.unwrap_or(unit.ch),
+            ..*unit
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoded(text: &str) -> String {
+        let mut units: Vec<Unit> = text
+            .char_indices()
+            .map(|(i, c)| Unit::new(c, i, i + c.len_utf8()))
+            .collect();
+        decode(&mut units);
+        units.iter().map(|u| u.ch).collect()
+    }
+
+    #[test]
+    fn decodes_words_but_not_numbers() {
+        assert_eq!(decoded("k1ll"), "kill");
+        assert_eq!(decoded("ki11"), "kill");
+        assert_eq!(decoded("r4pe"), "rape");
+        assert_eq!(decoded("$lut sh!t a$$ r@pe"), "slut shit ass rape");
+        assert_eq!(decoded("@janedoe"), "@janedoe");
+        assert_eq!(decoded("kill!!"), "kill!!");
+        assert_eq!(decoded("h8"), "hate");
+        assert_eq!(decoded("4n1m4|"), "animal");
+        assert_eq!(
+            decoded("on the 1st at 10pm, 2024"),
+            "on the 1st at 10pm, 2024"
+        );
+        assert_eq!(decoded("221b baker st"), "221b baker st");
+    }
+}

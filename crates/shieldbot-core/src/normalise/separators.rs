@@ -1,0 +1,119 @@
+//! Spaced-out words: "k.i.l.l", "k i l l", "k-i-l-l" are glued back into "kill".
+//!
+//! Only runs of *single* characters are glued, so ordinary words are never joined: a run needs
+//! at least three one-character tokens ("k i l l"), or two when the separators are punctuation
+//! with no space ("k.y"). Where a separator was removed the next unit gets `soft_break`, so a
+//! rule can still match a word that starts inside the glued run ("u r a c u n t").
+
+use super::unit::Unit;
+
+/// Longest separator between two spaced-out letters ("k - i" has three).
+const MAX_SEPARATOR: usize = 3;
+
+fn is_separator(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '.'
+            | '-'
+            | '_'
+            | '*'
+            | '/'
+            | '\\'
+            | ','
+            | '~'
+            | ':'
+            | ';'
+            | '\''
+            | '"'
+            | '^'
+            | '='
+            | '+'
+            | '|'
+            | '`'
+            | '#'
+            | '·'
+            | '•'
+    )
+}
+
+/// A lone word character: a token of length one.
+fn is_atom(units: &[Unit], i: usize) -> bool {
+    units[i].is_word_char()
+        && (i == 0 || !units[i - 1].is_word_char())
+        && !units.get(i + 1).is_some_and(|u| u.is_word_char())
+}
+
+/// Glue runs of spaced-out single characters in `units`, writing the result to `out`.
+pub(crate) fn glue(units: &[Unit], out: &mut Vec<Unit>) {
+    let mut i = 0;
+    while i < units.len() {
+        if !is_atom(units, i) {
+            out.push(units[i]);
+            i += 1;
+            continue;
+        }
+        // Collect the run of atoms starting at i: positions of atoms, and whether any
+        // separator contained a space.
+        let mut atoms = vec![i];
+        let mut spaced = false;
+        let mut cursor = i + 1;
+        loop {
+            let sep_start = cursor;
+            while cursor < units.len()
+                && cursor - sep_start < MAX_SEPARATOR
+                && is_separator(units[cursor].ch)
+            {
+                cursor += 1;
+            }
+            let sep_len = cursor - sep_start;
+            if sep_len == 0 || cursor >= units.len() || !is_atom(units, cursor) {
+                break;
+            }
+            spaced |= units[sep_start..cursor].iter().any(|u| u.ch == ' ');
+            atoms.push(cursor);
+            cursor += 1;
+        }
+        let letters = atoms
+            .iter()
+            .filter(|&&a| units[a].ch.is_alphabetic())
+            .count();
+        let glued = letters >= 1 && (atoms.len() >= 3 || (atoms.len() == 2 && !spaced));
+        if glued {
+            for (n, &a) in atoms.iter().enumerate() {
+                let mut unit = units[a];
+                unit.soft_break = n > 0;
+                out.push(unit);
+            }
+            i = atoms[atoms.len() - 1] + 1;
+        } else {
+            out.push(units[i]);
+            i += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn glued(text: &str) -> String {
+        let units: Vec<Unit> = text
+            .char_indices()
+            .map(|(i, c)| Unit::new(c, i, i + c.len_utf8()))
+            .collect();
+        let mut out = Vec::new();
+        glue(&units, &mut out);
+        out.iter().map(|u| u.ch).collect()
+    }
+
+    #[test]
+    fn glues_spaced_letters_only() {
+        assert_eq!(glued("i will k.i.l.l you"), "i will kill you");
+        assert_eq!(glued("k i l l"), "kill");
+        assert_eq!(glued("k - i - l - l"), "kill");
+        assert_eq!(glued("k.y.s"), "kys");
+        assert_eq!(glued("a cat is a pet"), "a cat is a pet");
+        assert_eq!(glued("i am a b"), "i am a b");
+        assert_eq!(glued("1 2 3"), "1 2 3");
+    }
+}

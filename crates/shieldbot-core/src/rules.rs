@@ -1,1 +1,0 @@
-//! Rule packs and the compiled matcher. PLACEHOLDER — the filtering-core work fills this in.

@@ -1,0 +1,426 @@
+//! The compiled matcher: all keyword and phrase patterns of all packs in one Aho-Corasick
+//! automaton over the normalised match view, and all regexes in one `RegexSet` per target
+//! text. One pass over the message for the literals, one per regex target, then word-boundary
+//! and repeated-letter checks on the candidate matches only.
+
+use super::pack::{ascii_word_boundaries, compile_regex, RuleError, RulePack};
+use super::{Action, MatchMode, RegexTarget, Rule, REGEX_SET_SIZE_LIMIT};
+use crate::category::{Category, Severity};
+use crate::normalise::{normalise, MatchView, Normalised};
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::{Regex, RegexSet, RegexSetBuilder};
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// One rule that matched a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleHit {
+    pub rule_id: Arc<str>,
+    /// `None` only for allow rules without a category (never returned by [`CompiledRules::find`]).
+    pub category: Option<Category>,
+    pub severity: Severity,
+    pub action: Action,
+    /// Byte range of the match in the *original* text.
+    pub span: Range<usize>,
+}
+
+#[derive(Debug)]
+struct RuleMeta {
+    id: Arc<str>,
+    category: Option<Category>,
+    severity: Severity,
+    action: Action,
+}
+
+/// A keyword or phrase in match-view form.
+#[derive(Debug)]
+struct Literal {
+    rule: usize,
+    /// Run length of each byte of the pattern (see `MatchView::runs`).
+    runs: Vec<u8>,
+    mode: MatchMode,
+}
+
+#[derive(Debug)]
+struct RegexGroup {
+    set: RegexSet,
+    regexes: Vec<Regex>,
+    rules: Vec<usize>,
+}
+
+/// All rules of all packs, compiled. Immutable and cheap to share: hold it as
+/// `Arc<CompiledRules>` and swap the `Arc` when rules change.
+#[derive(Debug)]
+pub struct CompiledRules {
+    rules: Vec<RuleMeta>,
+    definitions: Vec<Rule>,
+    literals: Vec<Literal>,
+    automaton: Option<AhoCorasick>,
+    folded_regexes: Option<RegexGroup>,
+    original_regexes: Option<RegexGroup>,
+}
+
+impl Default for CompiledRules {
+    fn default() -> Self {
+        CompiledRules::empty()
+    }
+}
+
+fn pack_error(pack: &RulePack, index: usize, problem: String) -> RuleError {
+    RuleError {
+        source_name: pack.source().to_string(),
+        line: pack.line_of(index),
+        rule_id: pack.rules().get(index).map(|r| r.id.clone()),
+        problem,
+    }
+}
+
+/// The match-view form of a literal and, for phrases, the same words run together
+/// ("kill you" also matches "killyou").
+fn literal_forms(literal: &str) -> Vec<(String, Vec<u8>)> {
+    let normalised = normalise(literal);
+    let view = normalised.match_view();
+    let runs: Vec<u8> = view.runs.iter().map(|&r| r.min(2)).collect();
+    let mut forms = vec![(view.text.clone(), runs.clone())];
+    if view.text.contains(' ') {
+        let mut joined = String::with_capacity(view.text.len());
+        let mut joined_runs: Vec<u8> = Vec::with_capacity(runs.len());
+        for (ch, start) in view
+            .text
+            .char_indices()
+            .filter(|(_, c)| *c != ' ')
+            .map(|(i, c)| (c, i))
+        {
+            let run = runs[start];
+            if joined.ends_with(ch) && ch.is_alphabetic() {
+                // Two words meeting on the same letter: one longer run.
+                let at = joined_runs.len() - ch.len_utf8();
+                for r in &mut joined_runs[at..] {
+                    *r = r.saturating_add(run).min(2);
+                }
+            } else {
+                joined.push(ch);
+                joined_runs.extend(std::iter::repeat(run).take(ch.len_utf8()));
+            }
+        }
+        forms.push((joined, joined_runs));
+    }
+    forms
+}
+
+impl CompiledRules {
+    /// No rules at all.
+    pub fn empty() -> CompiledRules {
+        CompiledRules {
+            rules: Vec::new(),
+            definitions: Vec::new(),
+            literals: Vec::new(),
+            automaton: None,
+            folded_regexes: None,
+            original_regexes: None,
+        }
+    }
+
+    /// Compile packs into one matcher. Rule ids must be unique across all packs.
+    pub fn compile(packs: &[RulePack]) -> Result<CompiledRules, RuleError> {
+        let mut compiled = CompiledRules::empty();
+        let mut first_seen: HashMap<&str, &str> = HashMap::new();
+        let mut patterns: Vec<String> = Vec::new();
+        let mut regex_sources: [(Vec<String>, Vec<Regex>, Vec<usize>); 2] = Default::default();
+        for pack in packs {
+            for (index, rule) in pack.rules().iter().enumerate() {
+                if let Some(other) = first_seen.insert(&rule.id, pack.source()) {
+                    return Err(pack_error(
+                        pack,
+                        index,
+                        format!("duplicate rule id (also defined in {other})"),
+                    ));
+                }
+                let rule_index = compiled.rules.len();
+                compiled.rules.push(RuleMeta {
+                    id: Arc::from(rule.id.as_str()),
+                    category: rule.category,
+                    severity: rule.severity,
+                    action: rule.action,
+                });
+                compiled.definitions.push(rule.clone());
+                for literal in rule.keywords.iter().chain(&rule.phrases) {
+                    for (text, runs) in literal_forms(literal) {
+                        if text.is_empty() {
+                            continue;
+                        }
+                        patterns.push(text);
+                        compiled.literals.push(Literal {
+                            rule: rule_index,
+                            runs,
+                            mode: rule.match_mode,
+                        });
+                    }
+                }
+                let group =
+                    &mut regex_sources[(rule.regex_target == RegexTarget::Original) as usize];
+                for pattern in &rule.regexes {
+                    let regex = compile_regex(pattern, rule.regex_target)
+                        .map_err(|problem| pack_error(pack, index, problem))?;
+                    group.0.push(ascii_word_boundaries(pattern));
+                    group.1.push(regex);
+                    group.2.push(rule_index);
+                }
+            }
+        }
+        if !patterns.is_empty() {
+            let automaton = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&patterns)
+                .map_err(|e| RuleError {
+                    source_name: "rule packs".into(),
+                    line: None,
+                    rule_id: None,
+                    problem: format!("keywords and phrases do not compile together: {e}"),
+                })?;
+            compiled.automaton = Some(automaton);
+        }
+        let [folded, original] = regex_sources;
+        compiled.folded_regexes = regex_group(folded, RegexTarget::Folded)?;
+        compiled.original_regexes = regex_group(original, RegexTarget::Original)?;
+        Ok(compiled)
+    }
+
+    /// How many rules (of every action) are compiled in.
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// The definition of the rule with this id.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.definitions.iter().find(|r| r.id == id)
+    }
+
+    /// Every compiled rule, in pack order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.definitions
+    }
+
+    /// The rules that match `text` (normalised from `original`), at most one hit per rule (its
+    /// first), in order of position, with hits overlapped by an allow rule removed. Allow hits
+    /// themselves are not returned.
+    pub fn find(&self, original: &str, text: &Normalised) -> Vec<RuleHit> {
+        let mut raw: Vec<Candidate> = Vec::new();
+        for view in text.match_views() {
+            let Some(automaton) = &self.automaton else {
+                break;
+            };
+            for m in automaton.find_overlapping_iter(view.text.as_str()) {
+                let literal = &self.literals[m.pattern().as_usize()];
+                if let Some(soft) = literal_fits(view, literal, m.start(), m.end()) {
+                    raw.push(Candidate {
+                        rule: literal.rule,
+                        span: view.original_span(m.start()..m.end()),
+                        soft,
+                    });
+                }
+            }
+        }
+        if let Some(group) = &self.folded_regexes {
+            for index in group.set.matches(text.folded()).iter() {
+                if let Some(m) = group.regexes[index].find(text.folded()) {
+                    raw.push(Candidate {
+                        rule: group.rules[index],
+                        span: text.original_span(m.range()),
+                        soft: false,
+                    });
+                }
+            }
+        }
+        if let Some(group) = &self.original_regexes {
+            for index in group.set.matches(original).iter() {
+                if let Some(m) = group.regexes[index].find(original) {
+                    raw.push(Candidate {
+                        rule: group.rules[index],
+                        span: m.range(),
+                        soft: false,
+                    });
+                }
+            }
+        }
+        self.resolve(raw)
+    }
+
+    /// Drop hits overlapped by allow hits, and hits that needed a soft (glued-separator)
+    /// boundary inside a longer hit ("kill you" inside "k.i.l.l.y.o.u.r.s.e.l.f"); keep the
+    /// first hit per rule, ordered by position.
+    fn resolve(&self, mut raw: Vec<Candidate>) -> Vec<RuleHit> {
+        let allowed: Vec<Range<usize>> = raw
+            .iter()
+            .filter(|c| self.rules[c.rule].action == Action::Allow)
+            .map(|c| c.span.clone())
+            .collect();
+        let blocking: Vec<Range<usize>> = raw
+            .iter()
+            .filter(|c| self.rules[c.rule].action != Action::Allow)
+            .map(|c| c.span.clone())
+            .collect();
+        raw.sort_by_key(|c| (c.span.start, c.span.end, c.rule));
+        let mut reported = vec![false; self.rules.len()];
+        let mut hits = Vec::new();
+        for Candidate { rule, span, soft } in raw {
+            let meta = &self.rules[rule];
+            if meta.action == Action::Allow || reported[rule] {
+                continue;
+            }
+            if allowed
+                .iter()
+                .any(|a| a.start < span.end && span.start < a.end)
+            {
+                continue;
+            }
+            let inside_longer = |b: &Range<usize>| {
+                b.start <= span.start && span.end <= b.end && b.len() > span.len()
+            };
+            if soft && blocking.iter().any(inside_longer) {
+                continue;
+            }
+            reported[rule] = true;
+            hits.push(RuleHit {
+                rule_id: meta.id.clone(),
+                category: meta.category,
+                severity: meta.severity,
+                action: meta.action,
+                span,
+            });
+        }
+        hits
+    }
+}
+
+fn regex_group(
+    (sources, regexes, rules): (Vec<String>, Vec<Regex>, Vec<usize>),
+    target: RegexTarget,
+) -> Result<Option<RegexGroup>, RuleError> {
+    if sources.is_empty() {
+        return Ok(None);
+    }
+    let set = RegexSetBuilder::new(&sources)
+        .case_insensitive(target == RegexTarget::Original)
+        .size_limit(REGEX_SET_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SET_SIZE_LIMIT)
+        .build()
+        .map_err(|e| RuleError {
+            source_name: "rule packs".into(),
+            line: None,
+            rule_id: None,
+            problem: format!(
+                "the {} regexes together are too large to compile: {e}",
+                sources.len()
+            ),
+        })?;
+    Ok(Some(RegexGroup {
+        set,
+        regexes,
+        rules,
+    }))
+}
+
+/// Word boundaries per the literal's mode, and repeated letters: a single letter in the
+/// pattern accepts one or three-plus in the text ("die" ~ "diiie", not "diie"); a double
+/// accepts two or more ("ass" ~ "asss", not "as"). `Some(soft)` when it fits, where `soft`
+/// says a boundary came from a glued separator rather than a real word break.
+fn literal_fits(view: &MatchView, literal: &Literal, start: usize, end: usize) -> Option<bool> {
+    let (bounded, soft) = match literal.mode {
+        MatchMode::Word => (
+            view.is_boundary(start) && view.is_boundary(end),
+            view.is_soft_boundary(start) || view.is_soft_boundary(end),
+        ),
+        MatchMode::Prefix => (view.is_boundary(start), view.is_soft_boundary(start)),
+        MatchMode::Anywhere => (true, false),
+    };
+    let runs_fit = literal
+        .runs
+        .iter()
+        .zip(&view.runs[start..end])
+        .all(|(&want, &got)| if want >= 2 { got >= 2 } else { got != 2 });
+    (bounded && runs_fit).then_some(soft)
+}
+
+/// A match before allow rules and de-duplication.
+struct Candidate {
+    rule: usize,
+    span: Range<usize>,
+    soft: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pack(text: &str) -> CompiledRules {
+        CompiledRules::compile(&[RulePack::from_toml_str(text, "test").unwrap()]).unwrap()
+    }
+
+    fn ids(rules: &CompiledRules, text: &str) -> Vec<String> {
+        rules
+            .find(text, &normalise(text))
+            .into_iter()
+            .map(|h| h.rule_id.to_string())
+            .collect()
+    }
+
+    const PACK: &str = r#"
+[[rule]]
+id = "kill"
+category = "threat"
+phrases = ["kill you"]
+[[rule]]
+id = "ass"
+category = "profanity"
+keywords = ["ass"]
+[[rule]]
+id = "die"
+category = "threat"
+keywords = ["die"]
+[[rule]]
+id = "rape"
+category = "sexual"
+keywords = ["rape"]
+[[rule]]
+id = "allow.crisis"
+action = "allow"
+phrases = ["rape crisis"]
+[[rule]]
+id = "phone"
+category = "doxxing"
+regexes = ['\b07\d{3} ?\d{6}\b']
+regex_target = "original"
+"#;
+
+    #[test]
+    fn literals_match_whole_words_through_dodges() {
+        let rules = pack(PACK);
+        assert_eq!(ids(&rules, "I will K 1 L L   Y O U"), ["kill"]);
+        assert_eq!(ids(&rules, "killyou"), ["kill"]);
+        assert_eq!(ids(&rules, "kill yourself"), Vec::<String>::new());
+        assert_eq!(ids(&rules, "as if"), Vec::<String>::new());
+        assert_eq!(ids(&rules, "a$$"), ["ass"]);
+        assert_eq!(ids(&rules, "diiiie"), ["die"]);
+        assert_eq!(ids(&rules, "grape"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn allow_rules_suppress_only_what_they_overlap() {
+        let rules = pack(PACK);
+        assert_eq!(ids(&rules, "the rape crisis centre"), Vec::<String>::new());
+        assert_eq!(ids(&rules, "rape crisis centre? rape"), ["rape"]);
+    }
+
+    #[test]
+    fn hits_quote_the_original_span() {
+        let rules = pack(PACK);
+        let text = "call 07700 900123 now";
+        let hits = rules.find(text, &normalise(text));
+        assert_eq!(&text[hits[0].span.clone()], "07700 900123");
+        let text = "i'll 𝕜𝕚𝕝𝕝 you";
+        let hits = rules.find(text, &normalise(text));
+        assert_eq!(&text[hits[0].span.clone()], "𝕜𝕚𝕝𝕝 you");
+    }
+}

@@ -1,0 +1,264 @@
+//! Hashed n-gram features: normalised text -> a bag of bucket indices.
+//!
+//! Why hashing: the model never stores a vocabulary, so it stays a fixed size, loads in one read
+//! and handles words it never saw (misspellings share most character n-grams with the word).
+//! Why these features: word unigrams and bigrams carry meaning and a little context ("kill it"
+//! vs "kill you"); character n-grams inside word boundaries (`<word>`) catch spelling dodges the
+//! normaliser did not fold and morphology ("idiots", "idiotic").
+//!
+//! Tokens are maximal runs of letters and digits (apostrophes are skipped, so "don't" is
+//! "dont"); each other non-space, non-ASCII-punctuation character (an emoji, a symbol) is a
+//! token of its own. ASCII punctuation and whitespace only separate tokens.
+
+use serde::{Deserialize, Serialize};
+
+/// Which features to extract and how many hash buckets they share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureConfig {
+    /// log2 of the number of buckets (e.g. 18 -> 262,144).
+    pub bucket_bits: u8,
+    pub word_unigrams: bool,
+    pub word_bigrams: bool,
+    /// Shortest character n-gram (0 = no character n-grams).
+    pub char_min: u8,
+    /// Longest character n-gram.
+    pub char_max: u8,
+}
+
+impl Default for FeatureConfig {
+    fn default() -> Self {
+        FeatureConfig {
+            bucket_bits: 18,
+            word_unigrams: true,
+            word_bigrams: true,
+            char_min: 3,
+            char_max: 5,
+        }
+    }
+}
+
+impl FeatureConfig {
+    pub fn buckets(&self) -> usize {
+        1usize << self.bucket_bits
+    }
+
+    /// Is this a configuration the extractor supports?
+    pub fn is_valid(&self) -> bool {
+        (8..=24).contains(&self.bucket_bits)
+            && self.char_max as usize <= MAX_CHAR_N
+            && (self.char_min == 0 || (1..=self.char_max).contains(&self.char_min))
+    }
+}
+
+/// Longest supported character n-gram.
+pub const MAX_CHAR_N: usize = 6;
+/// Characters of a word (plus its two boundary marks) that feed character n-grams; the rest of
+/// a very long word only counts towards its word hash.
+const MAX_WORD_CHARS: usize = 32;
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+const SEED_UNIGRAM: u64 = 0x9e37_79b9_7f4a_7c15;
+const SEED_BIGRAM: u64 = 0xc2b2_ae3d_27d4_eb4f;
+const SEED_CHAR: u64 = 0x1656_67b1_9e37_79f9;
+const WORD_START: u32 = '<' as u32;
+const WORD_END: u32 = '>' as u32;
+
+/// Calls `emit` with the bucket of every feature of `text` (repeats included), and returns how
+/// many it emitted.
+pub fn for_each_feature(text: &str, config: &FeatureConfig, emit: impl FnMut(usize)) -> usize {
+    let mut extractor = Extractor {
+        config,
+        mask: (config.buckets() - 1) as u64,
+        emit,
+        count: 0,
+        previous_word: None,
+        word: [0; MAX_WORD_CHARS + 2],
+    };
+    let mut word_len = 0usize;
+    let mut word_hash = FNV_OFFSET;
+    let mut in_word = false;
+    for c in text.chars() {
+        if c == '\'' || c == '\u{2019}' {
+            continue;
+        }
+        if c.is_alphanumeric() {
+            if !in_word {
+                in_word = true;
+                word_len = 0;
+                word_hash = FNV_OFFSET;
+            }
+            word_hash = (word_hash ^ c as u64).wrapping_mul(FNV_PRIME);
+            if word_len < MAX_WORD_CHARS {
+                extractor.word[word_len + 1] = c as u32;
+                word_len += 1;
+            }
+            continue;
+        }
+        if in_word {
+            in_word = false;
+            extractor.word(word_hash, Some(word_len));
+        }
+        if !c.is_whitespace() && !c.is_ascii_punctuation() && !c.is_control() {
+            // An emoji or symbol: a word of its own, without character n-grams.
+            extractor.word((FNV_OFFSET ^ c as u64).wrapping_mul(FNV_PRIME), None);
+        }
+    }
+    if in_word {
+        extractor.word(word_hash, Some(word_len));
+    }
+    extractor.count
+}
+
+/// The running state of one extraction.
+struct Extractor<'a, F: FnMut(usize)> {
+    config: &'a FeatureConfig,
+    mask: u64,
+    emit: F,
+    count: usize,
+    previous_word: Option<u64>,
+    /// The current word's characters at 1..=len, with room for the boundary marks.
+    word: [u32; MAX_WORD_CHARS + 2],
+}
+
+impl<F: FnMut(usize)> Extractor<'_, F> {
+    #[inline]
+    fn push(&mut self, hash: u64) {
+        (self.emit)((finalise(hash) & self.mask) as usize);
+        self.count += 1;
+    }
+
+    /// A finished word: its unigram, the bigram with the word before, and (when `chars` gives
+    /// the stored length) its character n-grams.
+    #[inline]
+    fn word(&mut self, word_hash: u64, chars: Option<usize>) {
+        if self.config.word_unigrams {
+            self.push(word_hash ^ SEED_UNIGRAM);
+        }
+        if self.config.word_bigrams {
+            if let Some(previous) = self.previous_word {
+                self.push(previous.rotate_left(23) ^ word_hash ^ SEED_BIGRAM);
+            }
+        }
+        self.previous_word = Some(word_hash);
+        if let (Some(len), true) = (chars, self.config.char_min > 0) {
+            self.word[0] = WORD_START;
+            self.word[len + 1] = WORD_END;
+            let min = self.config.char_min as usize;
+            let max = self.config.char_max as usize;
+            let marked = len + 2;
+            for start in 0..marked {
+                let mut hash = SEED_CHAR;
+                let longest = max.min(marked - start);
+                for n in 0..longest {
+                    let c = self.word[start + n];
+                    hash = (hash ^ c as u64).wrapping_mul(FNV_PRIME);
+                    if n + 1 >= min && !(n == 0 && (c == WORD_START || c == WORD_END)) {
+                        self.push(hash ^ (n as u64 + 1));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A 64-bit mixer (murmur3's finaliser) so nearby hashes land in unrelated buckets.
+#[inline]
+fn finalise(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    h
+}
+
+/// The buckets of `text` collected into a vector (used in training, where features are cached).
+pub fn features(text: &str, config: &FeatureConfig) -> Vec<u32> {
+    let mut out = Vec::with_capacity(text.len() * 3);
+    for_each_feature(text, config, |b| out.push(b as u32));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words_only() -> FeatureConfig {
+        FeatureConfig {
+            bucket_bits: 20,
+            word_unigrams: true,
+            word_bigrams: false,
+            char_min: 0,
+            char_max: 0,
+        }
+    }
+
+    #[test]
+    fn same_text_same_features() {
+        let c = FeatureConfig::default();
+        assert_eq!(features("hello there", &c), features("hello there", &c));
+    }
+
+    #[test]
+    fn punctuation_and_spacing_only_separate_words() {
+        let c = FeatureConfig::default();
+        assert_eq!(features("hello, there!", &c), features("hello   there", &c));
+    }
+
+    #[test]
+    fn apostrophes_are_skipped() {
+        let c = words_only();
+        assert_eq!(features("don't", &c), features("dont", &c));
+    }
+
+    #[test]
+    fn word_features_count() {
+        let c = words_only();
+        assert_eq!(features("a b c", &c).len(), 3);
+        let with_bigrams = FeatureConfig {
+            word_bigrams: true,
+            ..c
+        };
+        assert_eq!(features("a b c", &with_bigrams).len(), 5);
+    }
+
+    #[test]
+    fn char_ngrams_count_within_word_boundaries() {
+        let c = FeatureConfig {
+            bucket_bits: 20,
+            word_unigrams: false,
+            word_bigrams: false,
+            char_min: 3,
+            char_max: 3,
+        };
+        // "<cat>" has 3 trigrams: "<ca", "cat", "at>".
+        assert_eq!(features("cat", &c).len(), 3);
+        assert_eq!(features("cat dog", &c).len(), 6);
+    }
+
+    #[test]
+    fn emoji_is_its_own_token() {
+        let c = words_only();
+        assert_eq!(features("you🔪", &c).len(), 2);
+        assert_ne!(features("🔪", &c), features("🙂", &c));
+    }
+
+    #[test]
+    fn buckets_stay_in_range() {
+        let c = FeatureConfig {
+            bucket_bits: 10,
+            ..FeatureConfig::default()
+        };
+        let long = "supercalifragilisticexpialidocious-and-then-some ".repeat(10);
+        for b in features(&long, &c) {
+            assert!(b < 1024);
+        }
+    }
+
+    #[test]
+    fn empty_text_has_no_features() {
+        assert!(features("", &FeatureConfig::default()).is_empty());
+        assert!(features("  ,,, ", &FeatureConfig::default()).is_empty());
+    }
+}

@@ -1,0 +1,101 @@
+//! The abuse scorer: normalised text -> calibrated probabilities.
+//!
+//! Rules catch what people write down; the scorer catches the rest ("you should be put down like
+//! the dog you are"). It is a multi-head logistic regression over hashed word and character
+//! n-grams of the normalised text ([`features`]), trained by [`train`], calibrated on validation
+//! data by [`calibrate`], and stored as a compact, checksummed file ([`Model`]). Everything here
+//! is pure: the shell reads files and draws progress bars.
+//!
+//! Heads: [`Head::Abusive`] (abuse aimed at a person; the main score), one head per
+//! [`Category`], and [`Head::Offensive`] (OLID's "offensive": any profanity or targeted
+//! offence). "Offensive" is what the public benchmarks label; "abusive" is what the product
+//! removes. Keeping them apart lets rude but legitimate criticism be offensive without being
+//! abusive, and lets each be measured on its own data. A head without training labels scores 0
+//! and says so (`HeadParams::trained`).
+
+pub mod calibrate;
+pub mod dataset;
+pub mod evaluation;
+pub mod features;
+pub mod labelling;
+pub mod metrics;
+mod model;
+pub mod train;
+
+pub use model::{sigmoid, HeadParams, Model, ModelError, FORMAT_VERSION};
+
+use crate::category::Category;
+use crate::normalise::Normalised;
+use serde::{Deserialize, Serialize};
+
+/// Number of model heads: abusive + one per category + offensive.
+pub const HEADS: usize = 9;
+
+/// One output of the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Head {
+    /// Is this abuse aimed at a person?
+    Abusive,
+    /// Does it carry this kind of abuse?
+    Category(Category),
+    /// Is it offensive in OLID's sense (profanity, or any targeted offence)? Not exposed in
+    /// [`Scores`]; used to measure the model on public benchmarks.
+    Offensive,
+}
+
+impl Head {
+    /// Every head, in index order.
+    pub const ALL: [Head; HEADS] = [
+        Head::Abusive,
+        Head::Category(Category::Threat),
+        Head::Category(Category::Sexual),
+        Head::Category(Category::Identity),
+        Head::Category(Category::Insult),
+        Head::Category(Category::SelfHarm),
+        Head::Category(Category::Doxxing),
+        Head::Category(Category::Profanity),
+        Head::Offensive,
+    ];
+
+    /// 0 for abusive, 1 + [`Category::index`] for categories, 8 for offensive.
+    pub fn index(self) -> usize {
+        match self {
+            Head::Abusive => 0,
+            Head::Category(c) => 1 + c.index(),
+            Head::Offensive => 8,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Head::Abusive => "abusive",
+            Head::Category(c) => c.as_str(),
+            Head::Offensive => "offensive",
+        }
+    }
+
+    /// The head with this name (`abusive`, `offensive` or a category).
+    pub fn from_name(name: &str) -> Option<Head> {
+        Head::ALL.iter().copied().find(|h| h.name() == name)
+    }
+}
+
+/// The scorer's output for one message.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Scores {
+    /// Calibrated probability that the message is abuse aimed at a person.
+    pub abusive: f32,
+    /// Per-category probabilities, indexed by [`Category::index`].
+    pub categories: [f32; 7],
+}
+
+impl Scores {
+    pub fn category(&self, c: Category) -> f32 {
+        self.categories[c.index()]
+    }
+}
+
+/// Anything that scores normalised text. Implementations must be cheap to call from many threads.
+pub trait Scorer: Send + Sync {
+    fn score(&self, text: &Normalised) -> Scores;
+}

@@ -1,0 +1,289 @@
+//! # The bot on Discord
+//!
+//! `shieldbot run` and `shieldbot sandbox` both start the bot through [`Bot::start`]; the only
+//! difference between production and the sandbox is the [`Endpoint`] (discord.com, or a local
+//! Discord-compatible server's base URL), so what the sandbox and the tests exercise is exactly
+//! the production path.
+//!
+//! | module | one concept |
+//! |---|---|
+//! | [`incoming`] | one message, flattened from whichever event (create, edit, history) brought it |
+//! | `handler` | serenity's event handler: turns gateway events into pipeline calls |
+//! | `pipeline` | the one path every message takes: aimed? -> judge -> act -> outcome |
+//! | `judge` | runs the filter on a message aimed at a protected person |
+//! | `act` | quarantine durably, then DELETE, retried from the store's persistent queue |
+//! | `escalate` | alerts helpers about credible threats, without exposing text publicly |
+//! | `backfill` | reads channel history missed while disconnected, through the same path |
+//! | [`watermark`] | per-channel low watermarks that are safe to persist under concurrency |
+//! | `recent` | small bounded memories: who wrote a message, what it said before an edit |
+//!
+//! Order of effects for a removal, the property the product rests on: the quarantine record is
+//! written and flushed, *then* the DELETE is sent. A crash between the two leaves a record with
+//! `Removal::Pending` in the store's delete queue, which the next start drains.
+
+mod act;
+mod backfill;
+mod escalate;
+mod handler;
+pub mod incoming;
+mod judge;
+mod pipeline;
+mod recent;
+pub mod watermark;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, Token};
+use crate::store::Store;
+use serenity::all::{ClientBuilder, GatewayIntents, HttpBuilder, ShardManager};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+pub use incoming::Arrival;
+pub use judge::Judge;
+pub use shieldbot_core::Verdict;
+
+/// Where the bot connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The real Discord (https://discord.com, gateway URL from `GET /gateway`).
+    Discord,
+    /// A Discord-compatible server at `http_url` (e.g. `http://127.0.0.1:4000`). REST goes
+    /// there through serenity's proxy setting (which requires the rate limiter to be off); the
+    /// gateway URL comes from that server's `GET /gateway`.
+    Local { http_url: String },
+}
+
+/// The gateway intents the bot asks for: guild messages with their content (privileged), guild
+/// structure and members (join dates, roles), DMs (helpers' replies) and AutoMod executions.
+pub fn intents() -> GatewayIntents {
+    GatewayIntents::GUILDS
+        | GatewayIntents::GUILD_MESSAGES
+        | GatewayIntents::MESSAGE_CONTENT
+        | GatewayIntents::GUILD_MEMBERS
+        | GatewayIntents::DIRECT_MESSAGES
+        | GatewayIntents::AUTO_MODERATION_EXECUTION
+}
+
+/// What the bot did with one message, published as soon as it is decided.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    pub guild_id: u64,
+    pub channel_id: u64,
+    pub message_id: u64,
+    pub arrival: Arrival,
+    pub action: Action,
+    /// The filter's verdict, when the message was aimed at someone protected and judged.
+    pub verdict: Option<Verdict>,
+    /// The filter's score (0..1), when judged.
+    pub score: Option<f32>,
+    /// When the handler received the event.
+    pub received_at: Instant,
+    /// When the quarantine record was written and flushed (removals only).
+    pub stored_at: Option<Instant>,
+    /// When the first DELETE succeeded (or answered 404); `None` when it is being retried
+    /// (a [`Removed`] follows once it succeeds) or nothing was deleted.
+    pub deleted_at: Option<Instant>,
+    /// The store's item id (removals only).
+    pub record_id: Option<u64>,
+}
+
+/// The fate of one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Not aimed at anyone protected (or the bot's own, or outside watched channels).
+    Ignored,
+    /// Aimed at someone protected; the author is allow-listed.
+    KeptAllowListed,
+    /// Aimed at someone protected and judged acceptable.
+    Kept,
+    /// Quarantined and removed.
+    Quarantined,
+    /// Quarantined, removed and escalated to helpers.
+    Escalated,
+    /// Already quarantined earlier (a replayed event or a backfill re-read): nothing done again.
+    AlreadyQuarantined,
+}
+
+impl Action {
+    /// The sandbox report's word: `kept`, `quarantined` or `escalated`.
+    pub fn outcome_name(self) -> &'static str {
+        match self {
+            Action::Ignored | Action::KeptAllowListed | Action::Kept => "kept",
+            Action::Quarantined | Action::AlreadyQuarantined => "quarantined",
+            Action::Escalated => "escalated",
+        }
+    }
+}
+
+/// A quarantined message left Discord (first try or after retries).
+#[derive(Debug, Clone)]
+pub struct Removed {
+    pub channel_id: u64,
+    pub message_id: u64,
+    pub record_id: u64,
+    /// When the DELETE was answered with success (or 404).
+    pub at: Instant,
+    /// True when Discord answered 404 (already gone).
+    pub already_gone: bool,
+    /// How many DELETE requests it took.
+    pub attempts: u32,
+}
+
+/// Everything observable about the bot's work, in the order it happened.
+#[derive(Debug, Clone)]
+pub enum BotEvent {
+    Judged(Judged),
+    Removed(Removed),
+    /// The gateway session is ready (after IDENTIFY); `backfill_done` follows per guild.
+    Ready,
+    /// Backfill of one guild's watched channels finished; `messages` were read.
+    BackfillDone { guild_id: u64, messages: usize },
+}
+
+/// Errors starting or stopping the bot.
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    #[error("cannot start the Discord client: {0}")]
+    Client(#[source] serenity::Error),
+    #[error("store: {0}")]
+    Store(String),
+    #[error("filter: {0}")]
+    Filter(String),
+}
+
+/// Tuning that tests and the sandbox may change; production uses the defaults.
+#[derive(Debug, Clone)]
+pub struct BotOptions {
+    /// First retry delay of a failed DELETE; doubles up to `delete_backoff_max`.
+    pub delete_backoff_start: Duration,
+    pub delete_backoff_max: Duration,
+    /// How long `shutdown` waits for in-flight work before giving up on it.
+    pub shutdown_grace: Duration,
+    /// Capacity of the [`BotEvent`] broadcast; slow subscribers lose the oldest events.
+    pub event_capacity: usize,
+    /// Messages read per channel on start-up when the store has no mark for it.
+    pub backfill_recent: u8,
+}
+
+impl Default for BotOptions {
+    fn default() -> Self {
+        BotOptions {
+            delete_backoff_start: Duration::from_millis(50),
+            delete_backoff_max: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(10),
+            event_capacity: 65_536,
+            backfill_recent: 100,
+        }
+    }
+}
+
+/// The entry point.
+pub struct Bot;
+
+impl Bot {
+    /// Connect to `endpoint` with `token` and shield the people in `config`, recording into
+    /// `store`. Returns once the client is started (not once it is connected: watch
+    /// [`BotHandle::events`] for [`BotEvent::Ready`]).
+    pub async fn start(
+        config: Config,
+        token: Token,
+        endpoint: Endpoint,
+        store: Store,
+        options: BotOptions,
+    ) -> Result<BotHandle, BotError> {
+        Bot::start_with_clock(config, token, endpoint, store, options, Arc::new(SystemClock)).await
+    }
+
+    /// [`Bot::start`] with a chosen clock (record timestamps).
+    pub async fn start_with_clock(
+        config: Config,
+        token: Token,
+        endpoint: Endpoint,
+        store: Store,
+        options: BotOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<BotHandle, BotError> {
+        let judge = Judge::from_config(&config).map_err(BotError::Filter)?;
+        let http = match &endpoint {
+            Endpoint::Discord => HttpBuilder::new(token.expose_secret()).build(),
+            Endpoint::Local { http_url } => HttpBuilder::new(token.expose_secret())
+                .proxy(http_url.trim_end_matches('/'))
+                .ratelimiter_disabled(true)
+                .build(),
+        };
+        let (events, _) = broadcast::channel(options.event_capacity.max(16));
+        let shared = Arc::new(pipeline::Shared::new(
+            config,
+            judge,
+            store,
+            clock,
+            events.clone(),
+            options,
+        ));
+        let client = ClientBuilder::new_with_http(http, intents())
+            .event_handler(handler::Handler::new(Arc::clone(&shared)))
+            .await
+            .map_err(BotError::Client)?;
+        shared.set_http(Arc::clone(&client.http));
+        // Deletes left pending by a previous run (a crash between flush and DELETE, or retries
+        // cut short by a shutdown) resume before any new work.
+        act::resume_pending(&shared).map_err(BotError::Store)?;
+        let shard_manager = Arc::clone(&client.shard_manager);
+        let mut client = client;
+        let task = tokio::spawn(async move {
+            let result = client.start().await;
+            if let Err(err) = &result {
+                tracing::error!(error = %err, "the Discord client stopped");
+            }
+            result
+        });
+        Ok(BotHandle {
+            shared,
+            shard_manager,
+            task: Some(task),
+            events,
+        })
+    }
+}
+
+/// A running bot.
+pub struct BotHandle {
+    shared: Arc<pipeline::Shared>,
+    shard_manager: Arc<ShardManager>,
+    task: Option<JoinHandle<Result<(), serenity::Error>>>,
+    events: broadcast::Sender<BotEvent>,
+}
+
+impl BotHandle {
+    /// Subscribe to what the bot does from now on.
+    pub fn events(&self) -> broadcast::Receiver<BotEvent> {
+        self.events.subscribe()
+    }
+
+    /// True while the client task runs.
+    pub fn is_running(&self) -> bool {
+        self.task.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Wait until the client stops by itself (fatal gateway error), returning its error.
+    pub async fn wait(&mut self) -> Result<(), serenity::Error> {
+        match self.task.take() {
+            Some(task) => task.await.unwrap_or(Ok(())),
+            None => Ok(()),
+        }
+    }
+
+    /// Stop taking events, disconnect the gateway, finish in-flight work (within the grace
+    /// period), and flush the store.
+    pub async fn shutdown(mut self) -> Result<(), BotError> {
+        self.shared.stop_accepting();
+        self.shard_manager.shutdown_all().await;
+        self.shared.drain().await;
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+        self.shared.flush_store().map_err(BotError::Store)
+    }
+}

@@ -1,0 +1,219 @@
+//! The filter's configuration (`[filter]` in `shieldbot.toml`) and the loader that turns it
+//! into a [`Checker`]: reads the rule pack files, compiles them, loads the model if one is
+//! configured. The pure work (parsing packs, compiling, deciding) is in `shieldbot-core`.
+//!
+//! Without `--config`, the shipped `config/shieldbot.toml` is used: from the source tree when
+//! it is there, otherwise the copy embedded in the binary (with the default rule pack), so an
+//! installed `shieldbot` works from any directory.
+//!
+//! Rules added at runtime (slash commands) are compiled with [`compile_rules`] together with
+//! the packs, and the new `Arc<CompiledRules>` is swapped in with [`Checker::with_rules`].
+
+use anyhow::{bail, Context as _};
+use serde::{Deserialize, Serialize};
+use shieldbot_core::check::Checker;
+use shieldbot_core::policy::PolicyConfig;
+use shieldbot_core::rules::{CompiledRules, Rule, RulePack};
+use shieldbot_core::scorer::Scorer;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The shipped config, embedded for binaries run outside the source tree.
+const EMBEDDED_CONFIG: &str = include_str!("../config/shieldbot.toml");
+/// Rule packs embedded in the binary, by their path relative to the config folder.
+const EMBEDDED_PACKS: &[(&str, &str)] = &[(
+    "rules/default.toml",
+    include_str!("../config/rules/default.toml"),
+)];
+
+/// `[filter]`: rule packs, model and policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilterConfig {
+    /// Rule pack files, relative to the config file's folder. A path that does not exist but
+    /// names an embedded pack (`rules/default.toml`) uses the embedded copy.
+    pub rule_packs: Vec<PathBuf>,
+    /// The scorer's model file, relative to the config file's folder. None: rules only, and
+    /// `score` is the rule signal alone (see `shieldbot_core::policy`).
+    pub model: Option<PathBuf>,
+    /// Thresholds and switches of the verdict policy.
+    pub policy: PolicyConfig,
+}
+
+impl Default for FilterConfig {
+    fn default() -> Self {
+        FilterConfig {
+            rule_packs: vec![PathBuf::from("rules/default.toml")],
+            model: None,
+            policy: PolicyConfig::default(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ConfigFile {
+    #[serde(default)]
+    filter: FilterConfig,
+}
+
+/// The shipped config in the source tree this binary was built from.
+pub fn default_config_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/shieldbot.toml")
+}
+
+/// Read the `[filter]` section of a whole config file's text (other sections are ignored
+/// here; `crate::config` checks them). Errors name `origin`, the line and the problem.
+pub fn filter_config_from_toml(text: &str, origin: &str) -> anyhow::Result<FilterConfig> {
+    let file: ConfigFile = toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| {
+                format!(
+                    ":{}",
+                    text[..s.start.min(text.len())].matches('\n').count() + 1
+                )
+            })
+            .unwrap_or_default();
+        anyhow::anyhow!("{origin}{line}: [filter]: {}", e.message().trim())
+    })?;
+    let config = file.filter;
+    config
+        .policy
+        .validate()
+        .map_err(|problem| anyhow::anyhow!("{origin}: [filter.{problem}"))?;
+    Ok(config)
+}
+
+/// Where a config comes from: a folder on disk, or the copy embedded in the binary.
+enum Base<'a> {
+    Dir(&'a Path),
+    Embedded,
+}
+
+fn read_pack(base: &Base<'_>, relative: &Path) -> anyhow::Result<RulePack> {
+    let embedded = EMBEDDED_PACKS
+        .iter()
+        .find(|(name, _)| Path::new(name) == relative)
+        .map(|(_, text)| *text);
+    let (text, source) = match base {
+        Base::Dir(dir) => {
+            let path = dir.join(relative);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => (text, path.display().to_string()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && embedded.is_some() => (
+                    embedded.unwrap_or_default().to_string(),
+                    format!("(embedded) {}", relative.display()),
+                ),
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("cannot read rule pack {}", path.display()))
+                }
+            }
+        }
+        Base::Embedded => match embedded {
+            Some(text) => (
+                text.to_string(),
+                format!("(embedded) {}", relative.display()),
+            ),
+            None => bail!(
+                "the embedded config names a rule pack {} that is not embedded",
+                relative.display()
+            ),
+        },
+    };
+    Ok(RulePack::from_toml_str(&text, &source)?)
+}
+
+/// Read and validate every rule pack a config names.
+fn read_packs(config: &FilterConfig, base: &Base<'_>) -> anyhow::Result<Vec<RulePack>> {
+    if config.rule_packs.is_empty() {
+        bail!("[filter] rule_packs is empty: name at least one rule pack");
+    }
+    config
+        .rule_packs
+        .iter()
+        .map(|p| read_pack(base, p))
+        .collect()
+}
+
+/// Compile `packs` plus rules added at runtime (validated as the pack `runtime`).
+pub fn compile_rules(packs: &[RulePack], extra: Vec<Rule>) -> anyhow::Result<CompiledRules> {
+    let mut all = packs.to_vec();
+    if !extra.is_empty() {
+        all.push(RulePack::from_rules("runtime", extra)?);
+    }
+    Ok(CompiledRules::compile(&all)?)
+}
+
+fn load_scorer(config: &FilterConfig, base: &Base<'_>) -> anyhow::Result<Option<Arc<dyn Scorer>>> {
+    let (Some(model), Base::Dir(dir)) = (&config.model, base) else {
+        return Ok(None);
+    };
+    let model = crate::model_file::load_model(&dir.join(model))?;
+    Ok(Some(Arc::new(model)))
+}
+
+/// Build the checker from the config at `config_path`, or from the shipped default config
+/// when `None`.
+pub fn load_checker(config_path: Option<&Path>) -> anyhow::Result<Checker> {
+    let (text, origin, dir) = match config_path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            (text, path.display().to_string(), parent_dir(path))
+        }
+        None => {
+            let path = default_config_path();
+            match std::fs::read_to_string(&path) {
+                Ok(text) => (text, path.display().to_string(), parent_dir(&path)),
+                Err(_) => (
+                    EMBEDDED_CONFIG.to_string(),
+                    "(embedded) shieldbot.toml".into(),
+                    None,
+                ),
+            }
+        }
+    };
+    let config = filter_config_from_toml(&text, &origin)?;
+    let base = match &dir {
+        Some(dir) => Base::Dir(dir),
+        None => Base::Embedded,
+    };
+    let packs = read_packs(&config, &base)?;
+    let rules = compile_rules(&packs, Vec::new())?;
+    let scorer = load_scorer(&config, &base)?;
+    Ok(Checker::new(Arc::new(rules), scorer, config.policy))
+}
+
+fn parent_dir(path: &Path) -> Option<PathBuf> {
+    Some(match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_config_and_packs_load() {
+        let config = filter_config_from_toml(EMBEDDED_CONFIG, "embedded").unwrap();
+        let packs = read_packs(&config, &Base::Embedded).unwrap();
+        assert!(compile_rules(&packs, Vec::new()).unwrap().rule_count() > 10);
+    }
+
+    #[test]
+    fn filter_errors_name_the_line() {
+        let text = "[other]\nx = 1\n[filter]\nrule_packz = []\n";
+        let err = filter_config_from_toml(text, "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("c.toml:4"), "{err}");
+        let text = "[filter.policy]\nabusive_threshold = 7.0\n";
+        let err = filter_config_from_toml(text, "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("abusive_threshold"), "{err}");
+    }
+}

@@ -1,0 +1,193 @@
+//! What happened to each scenario message, and the summary printed at the end.
+
+use serde::Serialize;
+
+/// One line of the `--report` file (JSON Lines; the contract in DESIGN.md and the README).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReportLine {
+    pub index: usize,
+    /// `kept`, `quarantined` or `escalated`.
+    pub outcome: &'static str,
+    /// The message is gone from the channel.
+    pub deleted: bool,
+    /// Milliseconds from the MESSAGE_CREATE dispatch leaving the local server to the DELETE
+    /// reaching it; `null` when not deleted.
+    pub latency_ms: Option<f64>,
+    pub author: String,
+    /// The filter's verdict (`allow`, `quarantine`, `escalate`); `null` when the message was
+    /// not aimed at a protected person, so never judged.
+    pub verdict: Option<&'static str>,
+    pub category: Option<String>,
+    pub score: Option<f32>,
+    /// The bot reported a decision for this message before the sandbox stopped waiting.
+    pub handled: bool,
+}
+
+/// The numbers the summary shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub messages: usize,
+    pub kept: usize,
+    pub quarantined: usize,
+    pub escalated: usize,
+    pub deleted: usize,
+    pub unhandled: usize,
+    pub latency_p50_ms: Option<f64>,
+    pub latency_p99_ms: Option<f64>,
+    pub latency_max_ms: Option<f64>,
+}
+
+/// Summarise report lines.
+pub fn summarise(lines: &[ReportLine]) -> Summary {
+    let count = |outcome: &str| lines.iter().filter(|l| l.outcome == outcome).count();
+    let mut latencies: Vec<f64> = lines.iter().filter_map(|l| l.latency_ms).collect();
+    latencies.sort_by(f64::total_cmp);
+    Summary {
+        messages: lines.len(),
+        kept: count("kept"),
+        quarantined: count("quarantined"),
+        escalated: count("escalated"),
+        deleted: lines.iter().filter(|l| l.deleted).count(),
+        unhandled: lines.iter().filter(|l| !l.handled).count(),
+        latency_p50_ms: percentile(&latencies, 0.50),
+        latency_p99_ms: percentile(&latencies, 0.99),
+        latency_max_ms: latencies.last().copied(),
+    }
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1])
+}
+
+/// The human summary: one line per message (removed text is not repeated), then totals.
+pub fn render(lines: &[ReportLine], contents: &[String]) -> String {
+    let mut out = String::new();
+    for line in lines {
+        let mark = match line.outcome {
+            "escalated" => "ESCALATED  ",
+            "quarantined" => "removed    ",
+            _ => "kept       ",
+        };
+        let timing = line
+            .latency_ms
+            .map(|ms| format!("{ms:7.2} ms"))
+            .unwrap_or_else(|| "          ".to_string());
+        let category = line.category.as_deref().unwrap_or("");
+        // Removed text is shown only as a short masked prefix: the sandbox mirrors the product,
+        // where abuse is not shown to whoever happens to be watching.
+        let text = readable(contents.get(line.index).map(String::as_str).unwrap_or(""));
+        let shown = if line.outcome == "kept" {
+            truncate(&text, 60)
+        } else {
+            mask(&text)
+        };
+        let handled = if line.handled { "" } else { "  (no decision seen)" };
+        out.push_str(&format!(
+            "{:>3} {mark}{timing}  {category:<9} {:<14} {shown}{handled}\n",
+            line.index,
+            truncate(&line.author, 14)
+        ));
+    }
+    let s = summarise(lines);
+    out.push_str(&format!(
+        "\n{} messages: {} kept, {} quarantined, {} escalated; {} deleted",
+        s.messages, s.kept, s.quarantined, s.escalated, s.deleted
+    ));
+    if s.unhandled > 0 {
+        out.push_str(&format!("; {} without a decision", s.unhandled));
+    }
+    out.push('\n');
+    if let (Some(p50), Some(p99), Some(max)) = (s.latency_p50_ms, s.latency_p99_ms, s.latency_max_ms)
+    {
+        out.push_str(&format!(
+            "dispatch -> DELETE: p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms\n"
+        ));
+    }
+    out
+}
+
+/// Mentions (`<@123>`) shown as `@…`, so the summary reads as a person would see it.
+fn readable(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            let is_mention = word.starts_with("<@") && word.ends_with('>');
+            if is_mention {
+                "@…"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    let mut chars = text.chars();
+    let head: String = chars.by_ref().take(max_chars).collect();
+    if chars.next().is_some() {
+        format!("{head}…")
+    } else {
+        head
+    }
+}
+
+/// The first two words (mentions aside), the rest replaced by a count.
+fn mask(text: &str) -> String {
+    let words: Vec<&str> = text
+        .split_whitespace()
+        .filter(|w| !w.starts_with("@…"))
+        .collect();
+    let shown: Vec<&str> = words.iter().take(2).copied().collect();
+    format!("[{} …+{} words]", truncate(&shown.join(" "), 24), words.len().saturating_sub(2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(index: usize, outcome: &'static str, latency: Option<f64>) -> ReportLine {
+        ReportLine {
+            index,
+            outcome,
+            deleted: latency.is_some(),
+            latency_ms: latency,
+            author: format!("user{index}"),
+            verdict: None,
+            category: None,
+            score: None,
+            handled: true,
+        }
+    }
+
+    #[test]
+    fn summary_counts_and_percentiles() {
+        let mut lines: Vec<ReportLine> = (0..100)
+            .map(|i| line(i, "quarantined", Some(i as f64 + 1.0)))
+            .collect();
+        lines.push(line(100, "kept", None));
+        lines.push(line(101, "escalated", Some(500.0)));
+        let s = summarise(&lines);
+        assert_eq!((s.messages, s.kept, s.quarantined, s.escalated), (102, 1, 100, 1));
+        assert_eq!(s.deleted, 101);
+        assert_eq!(s.latency_p50_ms, Some(51.0));
+        assert_eq!(s.latency_max_ms, Some(500.0));
+    }
+
+    #[test]
+    fn removed_text_is_masked_in_the_summary() {
+        let lines = vec![line(0, "quarantined", Some(1.0)), line(1, "kept", None)];
+        let contents = vec![
+            "alpha beta gamma delta epsilon".to_string(),
+            "a kept message".to_string(),
+        ];
+        let text = render(&lines, &contents);
+        assert!(text.contains("[alpha beta …+3 words]"));
+        assert!(!text.contains("gamma"));
+        assert!(text.contains("a kept message"));
+    }
+}

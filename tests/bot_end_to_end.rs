@@ -1,0 +1,621 @@
+//! The bot on Discord, end to end: the real serenity client inside `shieldbot::bot::Bot`,
+//! talking to the local Discord-compatible server (`localcord`), with the sled store on disk.
+//!
+//! Every test ends by checking the server's request log: no quarantined text was ever sent to
+//! a channel other than the private helpers' channel or a DM.
+//!
+//! The abusive and harmless texts come from `tests/data/bot_messages.tsv`.
+
+use chrono::{Duration as Days, Utc};
+use localcord::{Disconnect, LocalDiscord, NewMessage, RecordedRequest, RestFault};
+use serde_json::Value;
+use shieldbot::bot::{Action, Bot, BotEvent, BotHandle, BotOptions, Endpoint, Judged};
+use shieldbot::config::{Config, Token};
+use shieldbot::store::{Removal, Store};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The lines of `tests/data/bot_messages.tsv`, by what the bot must do with them.
+struct Texts {
+    quarantine: Vec<String>,
+    escalate: Vec<String>,
+    keep: Vec<String>,
+}
+
+fn texts() -> Texts {
+    let raw = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/bot_messages.tsv"))
+        .unwrap();
+    let mut t = Texts {
+        quarantine: vec![],
+        escalate: vec![],
+        keep: vec![],
+    };
+    for line in raw.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let (kind, text) = line.split_once('\t').unwrap();
+        let text = text.to_string();
+        match kind {
+            "quarantine" => t.quarantine.push(text),
+            "escalate" => t.escalate.push(text),
+            "keep" => t.keep.push(text),
+            other => panic!("unknown kind {other}"),
+        }
+    }
+    assert!(!t.quarantine.is_empty() && !t.escalate.is_empty() && !t.keep.is_empty());
+    t
+}
+
+/// A server with one guild, a protected person, a helper, and some members.
+struct Town {
+    server: LocalDiscord,
+    guild: u64,
+    general: u64,
+    helpers_channel: u64,
+    jane: u64,
+    helper: u64,
+    trusted: u64,
+    trusted_role: u64,
+    regular: u64,
+    troll: u64,
+}
+
+async fn town() -> Town {
+    let server = LocalDiscord::start().await.unwrap();
+    let now = Utc::now();
+    let guild = server.create_guild("Town hall");
+    let general = server.create_text_channel(guild, "general");
+    let helpers_channel = server.create_text_channel(guild, "helpers");
+    let trusted_role = server.create_role(guild, "staff", 0);
+    let jane = server.create_user("jane", now - Days::days(3000));
+    let helper = server.create_user("harriet", now - Days::days(2000));
+    let trusted = server.create_user("press_office", now - Days::days(1500));
+    let regular = server.create_user("regular_rosa", now - Days::days(900));
+    let troll = server.create_user("troll_001", now - Days::days(1));
+    for (user, roles) in [
+        (jane, vec![]),
+        (helper, vec![]),
+        (trusted, vec![trusted_role]),
+        (regular, vec![]),
+        (troll, vec![]),
+    ] {
+        server.add_member(guild, user, now - Days::days(30), &roles);
+    }
+    Town {
+        server,
+        guild,
+        general,
+        helpers_channel,
+        jane,
+        helper,
+        trusted,
+        trusted_role,
+        regular,
+        troll,
+    }
+}
+
+fn config_text(town: &Town, store: &Path, notify_protected: bool) -> String {
+    format!(
+        r#"
+[store]
+path = "{store}"
+
+[[guild]]
+id = "{guild}"
+helpers = ["{helper}"]
+helpers_channel = "{helpers_channel}"
+allow_roles = ["{trusted_role}"]
+
+[[guild.protected]]
+user_id = "{jane}"
+display_name = "Jane Doe"
+aliases = ["Minister Doe"]
+
+[guild.escalation]
+notify_protected = {notify_protected}
+show_protected_raw = false
+"#,
+        store = store.display(),
+        guild = town.guild,
+        helper = town.helper,
+        helpers_channel = town.helpers_channel,
+        trusted_role = town.trusted_role,
+        jane = town.jane,
+    )
+}
+
+fn fast_options() -> BotOptions {
+    BotOptions {
+        delete_backoff_start: Duration::from_millis(20),
+        delete_backoff_max: Duration::from_millis(200),
+        ..BotOptions::default()
+    }
+}
+
+async fn start_bot(town: &Town, store_dir: &Path, notify_protected: bool) -> (BotHandle, broadcast::Receiver<BotEvent>) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let config = Config::from_toml_str(&config_text(town, store_dir, notify_protected)).unwrap();
+    let store = Store::open(store_dir).unwrap();
+    let handle = Bot::start(
+        config,
+        Token::new(town.server.bot_token()),
+        Endpoint::Local {
+            http_url: town.server.http_url(),
+        },
+        store,
+        fast_options(),
+    )
+    .await
+    .unwrap();
+    let mut events = handle.events();
+    // Ready, then the first backfill of the guild: from then on the bot sees every message.
+    wait_event(&mut events, |e| matches!(e, BotEvent::BackfillDone { .. })).await;
+    (handle, events)
+}
+
+async fn wait_event(
+    events: &mut broadcast::Receiver<BotEvent>,
+    mut want: impl FnMut(&BotEvent) -> bool,
+) -> BotEvent {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match events.recv().await {
+                Ok(event) if want(&event) => return event,
+                Ok(_) => continue,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(err) => panic!("event stream closed: {err}"),
+            }
+        }
+    })
+    .await
+    .expect("the expected bot event did not come")
+}
+
+/// Wait until the bot has judged `message_id` (live, edit or backfill) with `arrival`.
+async fn judged(events: &mut broadcast::Receiver<BotEvent>, message_id: u64) -> Judged {
+    match wait_event(events, |e| matches!(e, BotEvent::Judged(j) if j.message_id == message_id)).await {
+        BotEvent::Judged(j) => j,
+        _ => unreachable!(),
+    }
+}
+
+fn post(town: &Town, author: u64, text: &str, mention_jane: bool) -> u64 {
+    let mut message = NewMessage::new(town.general, author, text);
+    if mention_jane {
+        message = message.mentioning(town.jane);
+    }
+    id_of(&town.server.post_message(message).unwrap())
+}
+
+fn id_of(message: &Value) -> u64 {
+    message["id"].as_str().unwrap().parse().unwrap()
+}
+
+fn deletes_of(server: &LocalDiscord, message_id: u64) -> Vec<RecordedRequest> {
+    server
+        .requests_matching("DELETE", "/channels/*/messages/*")
+        .into_iter()
+        .filter(|r| r.route().ends_with(&format!("/messages/{message_id}")))
+        .collect()
+}
+
+fn still_there(town: &Town, channel: u64, message_id: u64) -> bool {
+    town.server.message(channel, message_id).is_some()
+}
+
+/// The property checked after every test: quarantined text only ever went to the helpers'
+/// channel or to DM channels, never to any other (public) channel.
+fn assert_no_public_leak(town: &Town, store: &Store) {
+    let quarantined: Vec<String> = store
+        .all_records()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.content)
+        .collect();
+    for request in town.server.requests() {
+        if request.method == "GET" || request.method == "DELETE" {
+            continue;
+        }
+        let route = request.route().to_string();
+        let allowed = route.starts_with(&format!("/channels/{}/", town.helpers_channel))
+            || is_dm_channel(town, &route);
+        if allowed {
+            continue;
+        }
+        let body = String::from_utf8_lossy(&request.body);
+        for text in &quarantined {
+            assert!(
+                !body.contains(text.as_str()),
+                "quarantined text leaked via {} {}",
+                request.method,
+                route
+            );
+        }
+    }
+}
+
+/// True for `/channels/{id}/messages` where `id` is a DM channel the bot opened.
+fn is_dm_channel(town: &Town, route: &str) -> bool {
+    let Some(rest) = route.strip_prefix("/channels/") else {
+        return false;
+    };
+    let channel: u64 = match rest.split('/').next().and_then(|c| c.parse().ok()) {
+        Some(c) => c,
+        None => return false,
+    };
+    [town.jane, town.helper]
+        .iter()
+        .flat_map(|u| town.server.dms_to(*u))
+        .any(|m| m["channel_id"].as_str().and_then(|c| c.parse::<u64>().ok()) == Some(channel))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abusive_mentions_are_stored_then_deleted_and_the_rest_stays() {
+    let texts = texts();
+    let town = town().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (bot, mut events) = start_bot(&town, dir.path(), false).await;
+
+    let abusive = post(&town, town.troll, &texts.quarantine[0], true);
+    let kept: Vec<u64> = texts
+        .keep
+        .iter()
+        .map(|t| post(&town, town.regular, t, true))
+        .collect();
+    let allow_listed = post(&town, town.trusted, &texts.quarantine[1], true);
+    let not_aimed = post(&town, town.troll, &texts.quarantine[2], false);
+
+    let j = judged(&mut events, abusive).await;
+    assert_eq!(j.action, Action::Quarantined, "{j:?}");
+    let deleted = town
+        .server
+        .wait_for_request(|r| r.is("DELETE", &format!("/channels/{}/messages/{abusive}", town.general)), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(deleted.status, 204);
+    // The order: the record was written and flushed before the DELETE reached the server.
+    let stored_at = j.stored_at.expect("stored");
+    assert!(stored_at <= deleted.received_at, "DELETE arrived before the record was flushed");
+    for id in &kept {
+        let j = judged(&mut events, *id).await;
+        assert_eq!(j.action, Action::Kept, "{:?}", j);
+    }
+    assert_eq!(judged(&mut events, allow_listed).await.action, Action::KeptAllowListed);
+    assert_eq!(judged(&mut events, not_aimed).await.action, Action::Ignored);
+
+    bot.shutdown().await.unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let record = store.get_by_message(abusive).unwrap().expect("a quarantine record");
+    assert_eq!(record.content, texts.quarantine[0]);
+    assert_eq!(record.author_id, town.troll);
+    assert_eq!(record.target_user_ids, vec![town.jane]);
+    assert!(record.member_joined_ms.is_some());
+    assert!(record.quarantined_ms <= deleted.received_at_utc.timestamp_millis());
+    assert!(matches!(record.removal, Removal::Deleted { .. }), "{:?}", record.removal);
+    assert!(!still_there(&town, town.general, abusive));
+    for id in kept.iter().chain([&allow_listed, &not_aimed]) {
+        assert!(still_there(&town, town.general, *id));
+        assert!(deletes_of(&town.server, *id).is_empty());
+        assert!(store.get_by_message(*id).unwrap().is_none());
+    }
+    assert_eq!(store.len(), 1);
+    assert_no_public_leak(&town, &store);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_that_adds_abuse_and_a_reply_without_mention_are_caught() {
+    let texts = texts();
+    let town = town().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (bot, mut events) = start_bot(&town, dir.path(), false).await;
+
+    // An edit: kept at first, abusive after the edit.
+    let first = &texts.keep[0];
+    let edited = post(&town, town.regular, first, true);
+    assert_eq!(judged(&mut events, edited).await.action, Action::Kept);
+    town.server
+        .edit_message(town.general, edited, &format!("<@{}> {}", town.jane, texts.escalate[0]))
+        .unwrap();
+    let j = judged(&mut events, edited).await;
+    assert!(matches!(j.action, Action::Quarantined | Action::Escalated), "{j:?}");
+
+    // A reply to Jane's message that does not mention her.
+    let janes = id_of(
+        &town
+            .server
+            .post_message(NewMessage::new(town.general, town.jane, "Surgery is on Friday at 10."))
+            .unwrap(),
+    );
+    assert_eq!(judged(&mut events, janes).await.action, Action::Ignored);
+    let reply = id_of(
+        &town
+            .server
+            .post_message(NewMessage::new(town.general, town.troll, &texts.quarantine[0]).replying_to(janes))
+            .unwrap(),
+    );
+    let j = judged(&mut events, reply).await;
+    assert!(j.action == Action::Quarantined || j.action == Action::Escalated, "{j:?}");
+
+    // Naming her (no mention, no reply) in a thread is caught too.
+    let thread = town.server.create_thread(town.general, "debate", town.regular);
+    let named = id_of(
+        &town
+            .server
+            .post_message(NewMessage::new(
+                thread,
+                town.troll,
+                format!("Jane Doe: {}", texts.quarantine[1]),
+            ))
+            .unwrap(),
+    );
+    let j = judged(&mut events, named).await;
+    assert!(j.action == Action::Quarantined || j.action == Action::Escalated, "{j:?}");
+
+    bot.shutdown().await.unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let record = store.get_by_message(edited).unwrap().unwrap();
+    assert_eq!(record.edits.len(), 1);
+    assert_eq!(&record.edits[0].content, first);
+    for id in [edited, reply, named] {
+        assert_eq!(deletes_of(&town.server, id).len(), 1);
+        assert!(store.get_by_message(id).unwrap().is_some());
+    }
+    assert!(still_there(&town, town.general, janes));
+    assert_no_public_leak(&town, &store);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_threat_reaches_helpers_privately_and_never_a_public_channel() {
+    let texts = texts();
+    let town = town().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (bot, mut events) = start_bot(&town, dir.path(), true).await;
+
+    let threat_text = &texts.escalate[0];
+    let threat = post(&town, town.troll, threat_text, true);
+    let j = judged(&mut events, threat).await;
+    assert_eq!(j.action, Action::Escalated, "{j:?}");
+    let record_id = j.record_id.unwrap();
+
+    // The helpers' channel gets the evidence summary, raw text behind a spoiler.
+    let server = &town.server;
+    server
+        .wait_until(|s| !s.channel_messages(town.helpers_channel).is_empty(), WAIT)
+        .await
+        .unwrap();
+    let alert = &server.channel_messages(town.helpers_channel)[0];
+    let alert_text = alert["content"].as_str().unwrap();
+    assert!(alert_text.contains(&format!("#{record_id}")), "{alert_text}");
+    assert!(alert_text.contains(&format!("<@{}>", town.troll)));
+    // The helper is DMed, the protected person too but without the raw text.
+    server.wait_until(|s| !s.dms_to(town.helper).is_empty(), WAIT).await.unwrap();
+    server.wait_until(|s| !s.dms_to(town.jane).is_empty(), WAIT).await.unwrap();
+    let helper_dm = server.dms_to(town.helper)[0]["content"].as_str().unwrap().to_string();
+    assert!(helper_dm.contains(&format!("#{record_id}")));
+    assert!(helper_dm.contains("https://discord.com/channels/"));
+    let jane_dm = server.dms_to(town.jane)[0]["content"].as_str().unwrap().to_string();
+    assert!(!jane_dm.contains(threat_text.as_str()), "{jane_dm}");
+    // Alerts never ping anyone.
+    assert!(alert["mentions"].as_array().is_none_or(|m| m.is_empty()));
+
+    bot.shutdown().await.unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.get_by_message(threat).unwrap().unwrap().escalated());
+    assert!(!still_there(&town, town.general, threat));
+    assert_no_public_leak(&town, &store);
+    // Nothing at all was posted anywhere but the helpers' channel and DMs.
+    for r in server.requests_matching("POST", "/channels/*/messages") {
+        let route = r.route();
+        assert!(
+            route.starts_with(&format!("/channels/{}/", town.helpers_channel)) || is_dm_channel(&town, route),
+            "unexpected post to {route}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_deletes_are_retried_until_done() {
+    let texts = texts();
+    let town = town().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (bot, mut events) = start_bot(&town, dir.path(), false).await;
+    let route = "/channels/*/messages/*";
+    town.server
+        .inject_rest_fault(RestFault::rate_limited("DELETE", route, Duration::from_millis(30)).times(3));
+    town.server.inject_rest_fault(RestFault::server_error("DELETE", route, 500).times(2));
+    town.server.inject_rest_fault(RestFault::server_error("DELETE", route, 502).times(1));
+
+    let abusive = post(&town, town.troll, &texts.quarantine[0], true);
+    let j = judged(&mut events, abusive).await;
+    assert_eq!(j.action, Action::Quarantined);
+    assert!(j.deleted_at.is_none(), "the first DELETE was answered 429");
+    let removed = wait_event(&mut events, |e| matches!(e, BotEvent::Removed(r) if r.message_id == abusive)).await;
+    let BotEvent::Removed(removed) = removed else { unreachable!() };
+    assert_eq!(removed.attempts, 7);
+    assert!(!removed.already_gone);
+
+    let attempts = deletes_of(&town.server, abusive);
+    let statuses: Vec<u16> = attempts.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, vec![429, 429, 429, 500, 500, 502, 204]);
+    bot.shutdown().await.unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.pending_deletes().unwrap().is_empty());
+    assert!(matches!(
+        store.get_by_message(abusive).unwrap().unwrap().removal,
+        Removal::Deleted { .. }
+    ));
+    assert!(!still_there(&town, town.general, abusive));
+    assert_no_public_leak(&town, &store);
+}
+
+/// Post a raid: `n` messages mentioning Jane from fresh accounts, every third abusive.
+/// Returns (abusive ids, kept ids).
+fn raid_message(texts: &Texts, i: usize) -> (bool, String) {
+    if i % 3 == 0 {
+        let pool = &texts.quarantine;
+        (true, format!("{} ({i})", pool[i / 3 % pool.len()]))
+    } else {
+        let pool = &texts.keep;
+        (false, format!("{} ({i})", pool[i % pool.len()]))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_drops_during_a_raid_miss_nothing() {
+    let texts = texts();
+    let town = town().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (bot, _events) = start_bot(&town, dir.path(), false).await;
+    let raiders: Vec<u64> = (0..20)
+        .map(|i| {
+            let u = town.server.create_user(&format!("raider{i}"), Utc::now() - Days::hours(3));
+            town.server.add_member(town.guild, u, Utc::now() - Days::minutes(5), &[]);
+            u
+        })
+        .collect();
+    let mut abusive = Vec::new();
+    let mut kept = Vec::new();
+    for i in 0..300 {
+        let (bad, text) = raid_message(&texts, i);
+        let id = post(&town, raiders[i % raiders.len()], &text, true);
+        if bad {
+            abusive.push(id);
+        } else {
+            kept.push(id);
+        }
+        match i {
+            50 | 150 => {
+                town.server.drop_gateway(Disconnect::Close(4000));
+            }
+            100 | 220 => {
+                town.server.drop_gateway(Disconnect::Abrupt);
+            }
+            _ => {}
+        }
+        if i % 25 == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let server = &town.server;
+    server
+        .wait_until(
+            |s| abusive.iter().all(|id| s.message(town.general, *id).is_none()),
+            Duration::from_secs(30),
+        )
+        .await
+        .expect("every abusive message of the raid is deleted");
+    assert!(server.gateway_stats().connections >= 5);
+    bot.shutdown().await.unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.len(), abusive.len());
+    for id in &abusive {
+        let done: Vec<_> = deletes_of(server, *id).into_iter().filter(|r| r.status == 204).collect();
+        assert_eq!(done.len(), 1, "message {id} deleted {} times", done.len());
+    }
+    for id in &kept {
+        assert!(still_there(&town, town.general, *id));
+    }
+    assert_no_public_leak(&town, &store);
+}
+
+/// kill -9 of the real `shieldbot run` binary in the middle of a 2,000-message raid, then a
+/// restart on the same store: every abusive message ends up quarantined and deleted, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_after_kill_mid_raid_quarantines_everything_once() {
+    let texts = texts();
+    let town = town().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().join("store");
+    let config_path = dir.path().join("shieldbot.toml");
+    std::fs::write(&config_path, config_text(&town, &store_dir, false)).unwrap();
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_shieldbot"))
+            .args(["run", "--config"])
+            .arg(&config_path)
+            .args(["--api-url", &town.server.http_url()])
+            .env("SHIELDBOT_TOKEN", town.server.bot_token())
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let raiders: Vec<u64> = (0..50)
+        .map(|i| {
+            let u = town.server.create_user(&format!("raider{i}"), Utc::now() - Days::hours(3));
+            town.server.add_member(town.guild, u, Utc::now() - Days::minutes(5), &[]);
+            u
+        })
+        .collect();
+
+    let mut child = spawn();
+    town.server.wait_for_ready(WAIT).await.unwrap();
+    let mut abusive = Vec::new();
+    let mut kept = Vec::new();
+    let total = 2000;
+    let kill_at = 700;
+    for i in 0..total {
+        if i == kill_at {
+            // Make sure the bot is in the middle of work, then kill it without warning.
+            let server = &town.server;
+            server
+                .wait_until(|s| !s.requests_matching("DELETE", "/channels/*/messages/*").is_empty(), WAIT)
+                .await
+                .unwrap();
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        let (bad, text) = raid_message(&texts, i);
+        let id = post(&town, raiders[i % raiders.len()], &text, true);
+        if bad {
+            abusive.push(id);
+        } else {
+            kept.push(id);
+        }
+        if i % 50 == 0 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    let deleted_before_restart = town.server.requests_matching("DELETE", "/channels/*/messages/*").len();
+    assert!(deleted_before_restart < abusive.len(), "the kill came too late to test anything");
+
+    let mut child = spawn();
+    town.server
+        .wait_until(
+            |s| abusive.iter().all(|id| s.message(town.general, *id).is_none()),
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("every abusive message is deleted after the restart");
+    // Graceful stop (SIGTERM): the store is flushed and unlocked.
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "shieldbot run exited with {exit}");
+
+    let store = Store::open(&store_dir).unwrap();
+    assert_eq!(store.len(), abusive.len(), "one record per abusive message, none twice");
+    assert!(store.pending_deletes().unwrap().is_empty());
+    let mut by_message: HashMap<u64, usize> = HashMap::new();
+    for r in store.all_records().unwrap() {
+        *by_message.entry(r.message_id).or_default() += 1;
+        assert!(!matches!(r.removal, Removal::Pending));
+    }
+    for id in &abusive {
+        assert_eq!(by_message.get(id), Some(&1));
+        let done = deletes_of(&town.server, *id).into_iter().filter(|r| r.status == 204).count();
+        assert_eq!(done, 1, "message {id} deleted {done} times");
+    }
+    for id in &kept {
+        assert!(still_there(&town, town.general, *id));
+    }
+    assert_no_public_leak(&town, &store);
+}

@@ -1,0 +1,179 @@
+//! The configuration: the shipped example loads, and every kind of mistake is refused with an
+//! error that names the key (and the line where it can).
+
+use shieldbot::config::{
+    Config, ConfigError, DigestDelivery, Exposure, ReleaseMode, Sensitivity, Token, TokenSource,
+};
+use shieldbot_core::{Category, Severity};
+use std::path::Path;
+
+const MINIMAL: &str = r#"
+[[guild]]
+id = 1000
+helpers_channel = "2000"
+
+[[guild.protected]]
+user_id = 3000
+"#;
+
+fn error_text(toml: &str) -> String {
+    match Config::from_toml_str(toml) {
+        Ok(_) => panic!("config was accepted:\n{toml}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn shipped_example_loads_with_the_documented_values() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/shieldbot.toml");
+    let config = Config::load(&path).unwrap();
+    assert_eq!(config.token_source, TokenSource::Env("SHIELDBOT_TOKEN".into()));
+    assert!(config.store_path.ends_with("shieldbot-store"));
+    assert!(config.store_path.starts_with(path.parent().unwrap()));
+    let guild = &config.guilds[0];
+    assert_eq!(config.guild(guild.id), Some(guild));
+    let person = &guild.protected[0];
+    assert_eq!(person.digest_time.to_string(), "08:00");
+    assert_eq!(person.time_zone, chrono_tz::Europe::London);
+    assert_eq!(person.exposure, Exposure::Masked);
+    assert_eq!(person.release, ReleaseMode::Quote);
+    assert_eq!(person.digest_to, DigestDelivery::Dm);
+    assert_eq!(
+        person.watched_names().collect::<Vec<_>>(),
+        vec!["Jane Example", "Jane", "Ms Example"]
+    );
+    assert!(guild.is_helper(guild.helpers[0]));
+    assert!(guild.is_allow_listed(1, &guild.allow_roles));
+    assert_eq!(guild.sensitivity.get(Category::Profanity), Sensitivity::Off);
+    assert_eq!(guild.sensitivity.get(Category::Threat), Sensitivity::High);
+    assert!(guild.escalation.applies_to(Category::Threat, Severity::HIGH));
+    assert!(!guild.escalation.applies_to(Category::Insult, Severity::HIGH));
+}
+
+#[test]
+fn minimal_config_gets_protective_defaults() {
+    let config = Config::from_toml_str(MINIMAL).unwrap();
+    assert_eq!(config.token_source, TokenSource::Env("SHIELDBOT_TOKEN".into()));
+    assert_eq!(config.store_path, Path::new("shieldbot-store"));
+    let guild = &config.guilds[0];
+    assert_eq!(guild.helpers_channel, Some(2000));
+    assert!(guild.watches_channel(12345));
+    let person = guild.protected_person(3000).unwrap();
+    assert_eq!(person.time_zone, chrono_tz::UTC);
+    assert_eq!(person.exposure, Exposure::Masked);
+    assert!(config.filter.is_none());
+}
+
+#[test]
+fn unknown_key_is_named_with_its_line() {
+    let text = format!("{MINIMAL}exposur = \"raw\"\n");
+    let err = error_text(&text);
+    assert!(err.contains("exposur"), "{err}");
+    assert!(err.contains("line 8"), "{err}");
+}
+
+#[test]
+fn unknown_top_level_section_is_named() {
+    let err = error_text(&format!("[stroe]\npath = \"x\"\n{MINIMAL}"));
+    assert!(err.contains("stroe"), "{err}");
+}
+
+#[test]
+fn wrong_type_names_the_key_path() {
+    let err = error_text(&MINIMAL.replace("user_id = 3000", "user_id = \"jane\""));
+    assert!(err.contains("guild[0].protected[0].user_id"), "{err}");
+    assert!(err.contains("not a Discord id"), "{err}");
+}
+
+#[test]
+fn bad_time_zone_and_digest_time_are_explained() {
+    let tz = error_text(&format!("{MINIMAL}time_zone = \"Europe/Londn\"\n"));
+    assert!(tz.contains("time_zone") && tz.contains("IANA"), "{tz}");
+    let time = error_text(&format!("{MINIMAL}digest_time = \"25:00\"\n"));
+    assert!(time.contains("digest_time") && time.contains("HH:MM"), "{time}");
+}
+
+#[test]
+fn bad_enum_values_name_the_key() {
+    let err = error_text(&format!("{MINIMAL}exposure = \"everything\"\n"));
+    assert!(err.contains("guild[0].protected[0].exposure"), "{err}");
+    let err = error_text(&format!("{MINIMAL}[guild.sensitivity]\nthreat = \"extreme\"\n"));
+    assert!(err.contains("guild[0].sensitivity.threat"), "{err}");
+    let err = error_text(&format!("{MINIMAL}[guild.sensitivity]\nthreats = \"high\"\n"));
+    assert!(err.contains("threats"), "{err}");
+}
+
+#[test]
+fn cross_field_mistakes_name_key_and_line() {
+    let dup = format!("{MINIMAL}\n[[guild]]\nid = 1000\nhelpers_channel = 1\n[[guild.protected]]\nuser_id = 5\n");
+    let err = Config::from_toml_str(&dup).unwrap_err();
+    assert_eq!(err.key(), Some("guild[1].id"));
+    assert!(err.to_string().contains(":10:"), "{err}");
+
+    let no_channel = MINIMAL.replace("helpers_channel = \"2000\"\n", "");
+    let err = Config::from_toml_str(&no_channel).unwrap_err();
+    assert_eq!(err.key(), Some("guild[0].helpers_channel"));
+
+    let nobody = "[[guild]]\nid = 1\nhelpers_channel = 2\n";
+    assert_eq!(Config::from_toml_str(nobody).unwrap_err().key(), Some("guild[0].protected"));
+
+    let both = format!("[discord]\ntoken_env = \"A\"\ntoken_file = \"b\"\n{MINIMAL}");
+    let err = Config::from_toml_str(&both).unwrap_err();
+    assert_eq!(err.key(), Some("discord.token_file"));
+    assert!(err.to_string().contains(":3:"), "{err}");
+
+    let short_alias = format!("{MINIMAL}aliases = [\"Jo\", \"J\"]\n");
+    assert_eq!(
+        Config::from_toml_str(&short_alias).unwrap_err().key(),
+        Some("guild[0].protected[0].aliases[1]")
+    );
+
+    let listed_twice = MINIMAL.replace("id = 1000\n", "id = 1000\nallow_users = [7]\ndeny_users = [\"7\"]\n");
+    assert_eq!(
+        Config::from_toml_str(&listed_twice).unwrap_err().key(),
+        Some("guild[0].deny_users")
+    );
+}
+
+#[test]
+fn file_errors_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, format!("{MINIMAL}colour = 1\n")).unwrap();
+    let err = Config::load(&path).unwrap_err().to_string();
+    assert!(err.contains("bad.toml") && err.contains("colour"), "{err}");
+    let missing = Config::load(&dir.path().join("nope.toml")).unwrap_err();
+    assert!(matches!(missing, ConfigError::Io { .. }));
+}
+
+#[test]
+fn token_from_file_is_trimmed_and_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), "  secret-token-value\n").unwrap();
+    let path = dir.path().join("shieldbot.toml");
+    std::fs::write(&path, format!("[discord]\ntoken_file = \"token\"\n{MINIMAL}")).unwrap();
+    let config = Config::load(&path).unwrap();
+    let token = config.token().unwrap();
+    assert_eq!(token.expose_secret(), "secret-token-value");
+    let printed = format!("{token:?} {config:?}");
+    assert!(!printed.contains("secret-token-value"), "{printed}");
+    assert_eq!(format!("{:?}", Token::new("x")), "Token(<redacted>)");
+}
+
+#[test]
+fn token_errors_name_the_source_key() {
+    let missing_env = TokenSource::Env("SHIELDBOT_TEST_SURELY_UNSET_VARIABLE".into());
+    let err = missing_env.read().unwrap_err();
+    assert_eq!(err.key(), Some("discord.token_env"));
+    assert!(err.to_string().contains("SHIELDBOT_TEST_SURELY_UNSET_VARIABLE"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("empty"), "\n").unwrap();
+    let err = TokenSource::File(dir.path().join("empty")).read().unwrap_err();
+    assert_eq!(err.key(), Some("discord.token_file"));
+}
+
+#[test]
+fn filter_section_is_kept_for_the_filter_module() {
+    let config = Config::from_toml_str(&format!("{MINIMAL}\n[filter]\nanything = 1\n")).unwrap();
+    assert_eq!(config.filter.unwrap().get("anything").and_then(|v| v.as_integer()), Some(1));
+}
