@@ -204,6 +204,27 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_rule_pack_names_file_line_and_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("shieldbot.toml");
+        std::fs::write(&config, "[filter]\nrule_packs = [\"mine.toml\"]\n").unwrap();
+        std::fs::write(
+            dir.path().join("mine.toml"),
+            "[[rule]]\nid = \"x\"\ncategory = \"threat\"\n\nregexes = ['(a']\n",
+        )
+        .unwrap();
+        let err = load_checker(Some(&config)).unwrap_err().to_string();
+        assert!(err.contains("mine.toml:1"), "{err}");
+        assert!(err.contains("does not compile"), "{err}");
+        std::fs::write(dir.path().join("mine.toml"), "[[rule]]\nid = 3\n").unwrap();
+        let err = load_checker(Some(&config)).unwrap_err().to_string();
+        assert!(err.contains("mine.toml:2"), "{err}");
+        std::fs::remove_file(dir.path().join("mine.toml")).unwrap();
+        let err = format!("{:#}", load_checker(Some(&config)).unwrap_err());
+        assert!(err.contains("mine.toml"), "{err}");
+    }
+
+    #[test]
     fn filter_errors_name_the_line() {
         let text = "[other]\nx = 1\n[filter]\nrule_packz = []\n";
         let err = filter_config_from_toml(text, "c.toml")

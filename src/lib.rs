@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`bot`] | the bot on Discord: intercept, quarantine, delete, escalate, backfill |
 //! | [`cli`] | one file per `shieldbot` subcommand |
+//! | [`commands`] | `/shield` slash commands and review buttons (poise) |
 //! | [`clock`] | the time source (system, or manual in tests) |
 //! | [`config`] | the TOML configuration, validated with errors that name the key |
 //! | [`filter`] | `[filter]`: rule packs, model and policy, loaded into a `Checker` |
@@ -16,6 +17,7 @@
 
 pub mod bot;
 pub mod cli;
+pub mod commands;
 pub mod clock;
 pub mod config;
 pub mod filter;

@@ -177,12 +177,23 @@ async fn wait_event(
     .expect("the expected bot event did not come")
 }
 
-/// Wait until the bot has judged `message_id` (live, edit or backfill) with `arrival`.
+/// Wait until the bot has judged `message_id` (live, edit or backfill).
 async fn judged(events: &mut broadcast::Receiver<BotEvent>, message_id: u64) -> Judged {
     match wait_event(events, |e| matches!(e, BotEvent::Judged(j) if j.message_id == message_id)).await {
         BotEvent::Judged(j) => j,
         _ => unreachable!(),
     }
+}
+
+/// Wait until the bot has judged every message in `ids`, in whatever order it finishes them.
+async fn judged_all(events: &mut broadcast::Receiver<BotEvent>, ids: &[u64]) -> HashMap<u64, Judged> {
+    let mut seen = HashMap::new();
+    while !ids.iter().all(|id| seen.contains_key(id)) {
+        if let BotEvent::Judged(j) = wait_event(events, |e| matches!(e, BotEvent::Judged(_))).await {
+            seen.insert(j.message_id, j);
+        }
+    }
+    seen
 }
 
 fn post(town: &Town, author: u64, text: &str, mention_jane: bool) -> u64 {
@@ -271,7 +282,12 @@ async fn abusive_mentions_are_stored_then_deleted_and_the_rest_stays() {
     let allow_listed = post(&town, town.trusted, &texts.quarantine[1], true);
     let not_aimed = post(&town, town.troll, &texts.quarantine[2], false);
 
-    let j = judged(&mut events, abusive).await;
+    let all: Vec<u64> = [abusive, allow_listed, not_aimed]
+        .into_iter()
+        .chain(kept.iter().copied())
+        .collect();
+    let verdicts = judged_all(&mut events, &all).await;
+    let j = &verdicts[&abusive];
     assert_eq!(j.action, Action::Quarantined, "{j:?}");
     let deleted = town
         .server
@@ -283,11 +299,11 @@ async fn abusive_mentions_are_stored_then_deleted_and_the_rest_stays() {
     let stored_at = j.stored_at.expect("stored");
     assert!(stored_at <= deleted.received_at, "DELETE arrived before the record was flushed");
     for id in &kept {
-        let j = judged(&mut events, *id).await;
-        assert_eq!(j.action, Action::Kept, "{:?}", j);
+        let j = &verdicts[id];
+        assert_eq!(j.action, Action::Kept, "{j:?}");
     }
-    assert_eq!(judged(&mut events, allow_listed).await.action, Action::KeptAllowListed);
-    assert_eq!(judged(&mut events, not_aimed).await.action, Action::Ignored);
+    assert_eq!(verdicts[&allow_listed].action, Action::KeptAllowListed);
+    assert_eq!(verdicts[&not_aimed].action, Action::Ignored);
 
     bot.shutdown().await.unwrap();
     let store = Store::open(dir.path()).unwrap();

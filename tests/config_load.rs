@@ -27,7 +27,10 @@ fn error_text(toml: &str) -> String {
 fn shipped_example_loads_with_the_documented_values() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/shieldbot.toml");
     let config = Config::load(&path).unwrap();
-    assert_eq!(config.token_source, TokenSource::Env("SHIELDBOT_TOKEN".into()));
+    assert_eq!(
+        config.token_source,
+        TokenSource::Env("SHIELDBOT_TOKEN".into())
+    );
     assert!(config.store_path.ends_with("shieldbot-store"));
     assert!(config.store_path.starts_with(path.parent().unwrap()));
     let guild = &config.guilds[0];
@@ -46,14 +49,21 @@ fn shipped_example_loads_with_the_documented_values() {
     assert!(guild.is_allow_listed(1, &guild.allow_roles));
     assert_eq!(guild.sensitivity.get(Category::Profanity), Sensitivity::Off);
     assert_eq!(guild.sensitivity.get(Category::Threat), Sensitivity::High);
-    assert!(guild.escalation.applies_to(Category::Threat, Severity::HIGH));
-    assert!(!guild.escalation.applies_to(Category::Insult, Severity::HIGH));
+    assert!(guild
+        .escalation
+        .applies_to(Category::Threat, Severity::HIGH));
+    assert!(!guild
+        .escalation
+        .applies_to(Category::Insult, Severity::HIGH));
 }
 
 #[test]
 fn minimal_config_gets_protective_defaults() {
     let config = Config::from_toml_str(MINIMAL).unwrap();
-    assert_eq!(config.token_source, TokenSource::Env("SHIELDBOT_TOKEN".into()));
+    assert_eq!(
+        config.token_source,
+        TokenSource::Env("SHIELDBOT_TOKEN".into())
+    );
     assert_eq!(config.store_path, Path::new("shieldbot-store"));
     let guild = &config.guilds[0];
     assert_eq!(guild.helpers_channel, Some(2000));
@@ -61,7 +71,7 @@ fn minimal_config_gets_protective_defaults() {
     let person = guild.protected_person(3000).unwrap();
     assert_eq!(person.time_zone, chrono_tz::UTC);
     assert_eq!(person.exposure, Exposure::Masked);
-    assert!(config.filter.is_none());
+    assert_eq!(config.filter, shieldbot::filter::FilterConfig::default());
 }
 
 #[test]
@@ -90,22 +100,31 @@ fn bad_time_zone_and_digest_time_are_explained() {
     let tz = error_text(&format!("{MINIMAL}time_zone = \"Europe/Londn\"\n"));
     assert!(tz.contains("time_zone") && tz.contains("IANA"), "{tz}");
     let time = error_text(&format!("{MINIMAL}digest_time = \"25:00\"\n"));
-    assert!(time.contains("digest_time") && time.contains("HH:MM"), "{time}");
+    assert!(
+        time.contains("digest_time") && time.contains("HH:MM"),
+        "{time}"
+    );
 }
 
 #[test]
 fn bad_enum_values_name_the_key() {
     let err = error_text(&format!("{MINIMAL}exposure = \"everything\"\n"));
     assert!(err.contains("guild[0].protected[0].exposure"), "{err}");
-    let err = error_text(&format!("{MINIMAL}[guild.sensitivity]\nthreat = \"extreme\"\n"));
+    let err = error_text(&format!(
+        "{MINIMAL}[guild.sensitivity]\nthreat = \"extreme\"\n"
+    ));
     assert!(err.contains("guild[0].sensitivity.threat"), "{err}");
-    let err = error_text(&format!("{MINIMAL}[guild.sensitivity]\nthreats = \"high\"\n"));
+    let err = error_text(&format!(
+        "{MINIMAL}[guild.sensitivity]\nthreats = \"high\"\n"
+    ));
     assert!(err.contains("threats"), "{err}");
 }
 
 #[test]
 fn cross_field_mistakes_name_key_and_line() {
-    let dup = format!("{MINIMAL}\n[[guild]]\nid = 1000\nhelpers_channel = 1\n[[guild.protected]]\nuser_id = 5\n");
+    let dup = format!(
+        "{MINIMAL}\n[[guild]]\nid = 1000\nhelpers_channel = 1\n[[guild.protected]]\nuser_id = 5\n"
+    );
     let err = Config::from_toml_str(&dup).unwrap_err();
     assert_eq!(err.key(), Some("guild[1].id"));
     assert!(err.to_string().contains(":10:"), "{err}");
@@ -115,7 +134,10 @@ fn cross_field_mistakes_name_key_and_line() {
     assert_eq!(err.key(), Some("guild[0].helpers_channel"));
 
     let nobody = "[[guild]]\nid = 1\nhelpers_channel = 2\n";
-    assert_eq!(Config::from_toml_str(nobody).unwrap_err().key(), Some("guild[0].protected"));
+    assert_eq!(
+        Config::from_toml_str(nobody).unwrap_err().key(),
+        Some("guild[0].protected")
+    );
 
     let both = format!("[discord]\ntoken_env = \"A\"\ntoken_file = \"b\"\n{MINIMAL}");
     let err = Config::from_toml_str(&both).unwrap_err();
@@ -128,7 +150,10 @@ fn cross_field_mistakes_name_key_and_line() {
         Some("guild[0].protected[0].aliases[1]")
     );
 
-    let listed_twice = MINIMAL.replace("id = 1000\n", "id = 1000\nallow_users = [7]\ndeny_users = [\"7\"]\n");
+    let listed_twice = MINIMAL.replace(
+        "id = 1000\n",
+        "id = 1000\nallow_users = [7]\ndeny_users = [\"7\"]\n",
+    );
     assert_eq!(
         Config::from_toml_str(&listed_twice).unwrap_err().key(),
         Some("guild[0].deny_users")
@@ -151,7 +176,11 @@ fn token_from_file_is_trimmed_and_never_printed() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("token"), "  secret-token-value\n").unwrap();
     let path = dir.path().join("shieldbot.toml");
-    std::fs::write(&path, format!("[discord]\ntoken_file = \"token\"\n{MINIMAL}")).unwrap();
+    std::fs::write(
+        &path,
+        format!("[discord]\ntoken_file = \"token\"\n{MINIMAL}"),
+    )
+    .unwrap();
     let config = Config::load(&path).unwrap();
     let token = config.token().unwrap();
     assert_eq!(token.expose_secret(), "secret-token-value");
@@ -165,15 +194,33 @@ fn token_errors_name_the_source_key() {
     let missing_env = TokenSource::Env("SHIELDBOT_TEST_SURELY_UNSET_VARIABLE".into());
     let err = missing_env.read().unwrap_err();
     assert_eq!(err.key(), Some("discord.token_env"));
-    assert!(err.to_string().contains("SHIELDBOT_TEST_SURELY_UNSET_VARIABLE"));
+    assert!(err
+        .to_string()
+        .contains("SHIELDBOT_TEST_SURELY_UNSET_VARIABLE"));
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("empty"), "\n").unwrap();
-    let err = TokenSource::File(dir.path().join("empty")).read().unwrap_err();
+    let err = TokenSource::File(dir.path().join("empty"))
+        .read()
+        .unwrap_err();
     assert_eq!(err.key(), Some("discord.token_file"));
 }
 
 #[test]
-fn filter_section_is_kept_for_the_filter_module() {
-    let config = Config::from_toml_str(&format!("{MINIMAL}\n[filter]\nanything = 1\n")).unwrap();
-    assert_eq!(config.filter.unwrap().get("anything").and_then(|v| v.as_integer()), Some(1));
+fn filter_section_is_read_into_the_filter_config() {
+    let config = Config::from_toml_str(&format!(
+        "{MINIMAL}\n[filter]\nrule_packs = [\"rules/x.toml\"]\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        config.filter.rule_packs,
+        vec![std::path::PathBuf::from("rules/x.toml")]
+    );
+    let err = error_text(&format!("{MINIMAL}\n[filter]\nrule_pack = []\n"));
+    assert!(err.contains("filter.rule_pack"), "{err}");
+    let err = Config::from_toml_str(&format!(
+        "{MINIMAL}\n[filter.policy]\nabusive_threshold = 3.0\n"
+    ))
+    .unwrap_err();
+    assert_eq!(err.key(), Some("filter.policy.abusive_threshold"));
+    assert!(err.to_string().contains(":10:"), "{err}");
 }

@@ -44,25 +44,62 @@ fn item(message_id: u64, author_id: u64, content: &str) -> NewQuarantine {
 fn filled(dir: &Path) -> Store {
     let clock = ManualClock::new(T0);
     let store = Store::open_with_clock(dir, Arc::new(clock.clone())).unwrap();
-    let lines = std::fs::read_to_string(format!("{}/tests/data/digest_singles.jsonl", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let lines = std::fs::read_to_string(format!(
+        "{}/tests/data/digest_singles.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     for (i, line) in lines.lines().enumerate() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         let author = 700_000_000_000_000_000 + (i as u64 % 3);
-        store.quarantine(item(900_000_000_000_000_000 + i as u64, author, v["content"].as_str().unwrap())).unwrap();
+        store
+            .quarantine(item(
+                900_000_000_000_000_000 + i as u64,
+                author,
+                v["content"].as_str().unwrap(),
+            ))
+            .unwrap();
         clock.advance_ms(60_000);
     }
-    store.record_edit(900_000_000_000_000_001, "edited <script>alert(1)</script>").unwrap();
-    store.delete_done(900_000_000_000_000_000, DeleteOutcome::Deleted).unwrap();
-    store.delete_done(900_000_000_000_000_001, DeleteOutcome::AlreadyGone).unwrap();
-    store.set_status(RecordId(1), Status::Confirmed, 4242, Some("reported to police")).unwrap();
-    store.put_setting(11, "sensitivity.insult", serde_json::json!("high"), Some(4242)).unwrap();
+    store
+        .record_edit(900_000_000_000_000_001, "edited <script>alert(1)</script>")
+        .unwrap();
+    store
+        .delete_done(900_000_000_000_000_000, DeleteOutcome::Deleted)
+        .unwrap();
+    store
+        .delete_done(900_000_000_000_000_001, DeleteOutcome::AlreadyGone)
+        .unwrap();
+    store
+        .set_status(
+            RecordId(1),
+            Status::Confirmed,
+            4242,
+            Some("reported to police"),
+        )
+        .unwrap();
+    store
+        .put_setting(
+            11,
+            "sensitivity.insult",
+            serde_json::json!("high"),
+            Some(4242),
+        )
+        .unwrap();
     store.flush_blocking().unwrap();
     store
 }
 
 fn shieldbot(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_shieldbot")).args(args).output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_shieldbot"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
@@ -72,7 +109,10 @@ fn full_export_round_trips_through_verify() {
     let store = filled(dir.path());
     let pack = EvidencePack::build(&store, Selection::default()).unwrap();
     assert_eq!(pack.records.len(), 8);
-    assert!(pack.chain.iter().filter(|l| l.entry.is_none()).count() == 1, "only the setting change is redacted");
+    assert!(
+        pack.chain.iter().filter(|l| l.entry.is_none()).count() == 1,
+        "only the setting change is redacted"
+    );
     let json = pack.to_json().unwrap();
     let report = verify_pack_json(&json).unwrap();
     assert!(report.is_ok(), "{report:?}");
@@ -80,10 +120,22 @@ fn full_export_round_trips_through_verify() {
     assert_eq!(report.head_hash, store.chain_head().unwrap().hash_hex());
 
     let html = evidence_html::render(&pack);
-    for section in ["id=\"summary\"", "id=\"timeline\"", "id=\"items\"", "id=\"chain\"", "https://discord.com/channels/11/22/900000000000000000", "reported to police", "by user 4242", "Account created"] {
+    for section in [
+        "id=\"summary\"",
+        "id=\"timeline\"",
+        "id=\"items\"",
+        "id=\"chain\"",
+        "https://discord.com/channels/11/22/900000000000000000",
+        "reported to police",
+        "by user 4242",
+        "Account created",
+    ] {
         assert!(html.contains(section), "missing {section}");
     }
-    assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"), "text must be escaped");
+    assert!(
+        !html.contains("<script>") && html.contains("&lt;script&gt;"),
+        "text must be escaped"
+    );
     assert!(!html.contains("<b>author"), "names must be escaped");
 }
 
@@ -92,7 +144,14 @@ fn partial_export_redacts_others_and_still_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let store = filled(dir.path());
     let author = 700_000_000_000_000_001;
-    let pack = EvidencePack::build(&store, Selection { author_id: Some(author), ..Selection::default() }).unwrap();
+    let pack = EvidencePack::build(
+        &store,
+        Selection {
+            author_id: Some(author),
+            ..Selection::default()
+        },
+    )
+    .unwrap();
     assert!(pack.records.iter().all(|r| r.author_id == author));
     assert_eq!(pack.records.len(), 3);
     let json = pack.to_json().unwrap();
@@ -106,7 +165,10 @@ fn partial_export_redacts_others_and_still_verifies() {
 fn one_changed_byte_in_an_export_is_detected_and_named() {
     let dir = tempfile::tempdir().unwrap();
     let store = filled(dir.path());
-    let json = EvidencePack::build(&store, Selection::default()).unwrap().to_json().unwrap();
+    let json = EvidencePack::build(&store, Selection::default())
+        .unwrap()
+        .to_json()
+        .unwrap();
 
     // In a record's text (the records section comes first).
     let target = "We know where";
@@ -121,13 +183,20 @@ fn one_changed_byte_in_an_export_is_detected_and_named() {
     let at = json.rfind(target).unwrap();
     let mut bytes = json.clone().into_bytes();
     bytes[at] = b'w';
-    let brk = verify_pack_json(std::str::from_utf8(&bytes).unwrap()).unwrap().first_break.unwrap();
+    let brk = verify_pack_json(std::str::from_utf8(&bytes).unwrap())
+        .unwrap()
+        .first_break
+        .unwrap();
     assert_eq!((brk.seq, brk.record_id), (2, Some(RecordId(2))), "{brk}");
 
     // In a hash.
     let pack: serde_json::Value = serde_json::from_str(&json).unwrap();
     let hash = pack["chain"][4]["hash"].as_str().unwrap();
-    let flipped = format!("{}{}", if hash.starts_with('0') { "1" } else { "0" }, &hash[1..]);
+    let flipped = format!(
+        "{}{}",
+        if hash.starts_with('0') { "1" } else { "0" },
+        &hash[1..]
+    );
     let tampered = json.replacen(hash, &flipped, 1);
     let brk = verify_pack_json(&tampered).unwrap().first_break.unwrap();
     assert_eq!(brk.seq, 5, "{brk}");
@@ -143,7 +212,15 @@ fn cli_export_and_verify() {
 
     let (ok, text) = shieldbot(&["verify", "--store", store_arg]);
     assert!(ok, "{text}");
-    let (ok, text) = shieldbot(&["export", "--store", store_arg, "--out", out.to_str().unwrap(), "--ids", "1,#2,3"]);
+    let (ok, text) = shieldbot(&[
+        "export",
+        "--store",
+        store_arg,
+        "--out",
+        out.to_str().unwrap(),
+        "--ids",
+        "1,#2,3",
+    ]);
     assert!(ok, "{text}");
     let json_path = out.join("evidence.json");
     assert!(out.join("evidence.html").exists());

@@ -22,7 +22,12 @@ fn tiny_data(root: &Path) {
     for i in 0..60 {
         let (text, a, b, c) = match i % 3 {
             0 => (format!("@USER zorblat grunk {i}"), "OFF", "TIN", "IND"),
-            1 => (format!("@USER lovely policy speech {i}"), "NOT", "NULL", "NULL"),
+            1 => (
+                format!("@USER lovely policy speech {i}"),
+                "NOT",
+                "NULL",
+                "NULL",
+            ),
             _ => (format!("@USER blargh frump {i}"), "OFF", "UNT", "NULL"),
         };
         olid.push_str(&format!("{i}\t{text}\t{a}\t{b}\t{c}\n"));
@@ -35,8 +40,14 @@ fn tiny_data(root: &Path) {
     write(&p.join("tweeteval-offensive/val_text.txt"), &val_text);
     write(&p.join("tweeteval-offensive/val_labels.txt"), &val_labels);
     for split in ["train", "val"] {
-        write(&p.join(format!("tweeteval-hate/{split}_text.txt")), "quux group a\nnice day b\n");
-        write(&p.join(format!("tweeteval-hate/{split}_labels.txt")), "1\n0\n");
+        write(
+            &p.join(format!("tweeteval-hate/{split}_text.txt")),
+            "quux group a\nnice day b\n",
+        );
+        write(
+            &p.join(format!("tweeteval-hate/{split}_labels.txt")),
+            "1\n0\n",
+        );
     }
     write(
         &p.join("davidson/labeled_data.csv"),
@@ -60,7 +71,11 @@ fn train_is_deterministic_for_a_seed() {
             .arg(dir.path().join(out))
             .output()
             .unwrap();
-        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
         std::fs::read(dir.path().join(out)).unwrap()
     };
     let a = run("a.model");
@@ -74,7 +89,11 @@ fn train_is_deterministic_for_a_seed() {
         .arg(dir.path().join("a.model"))
         .output()
         .unwrap();
-    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    assert!(
+        eval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
     let out = String::from_utf8_lossy(&eval.stdout);
     assert!(out.contains("macro-F1") && out.contains("ROC-AUC"), "{out}");
 }
@@ -94,7 +113,13 @@ fn eval_names_the_malformed_line() {
     assert!(ok.success());
     let file = dir.path().join("bad.tsv");
     write(&file, "1\tfine\n0\talso fine\nno tab on this line\n");
-    let out = shieldbot().arg("eval").arg(&file).arg("--model").arg(&model).output().unwrap();
+    let out = shieldbot()
+        .arg("eval")
+        .arg(&file)
+        .arg("--model")
+        .arg(&model)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 3") && err.contains("bad.tsv"), "{err}");
@@ -106,22 +131,39 @@ fn missing_or_corrupt_model_names_the_file() {
     let file = dir.path().join("x.tsv");
     write(&file, "1\tsomething\n0\tother\n");
     let missing = dir.path().join("nowhere.model");
-    let out = shieldbot().arg("eval").arg(&file).arg("--model").arg(&missing).output().unwrap();
+    let out = shieldbot()
+        .arg("eval")
+        .arg(&file)
+        .arg("--model")
+        .arg(&missing)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nowhere.model"));
 
     let corrupt = dir.path().join("corrupt.model");
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join(shieldbot::model_file::DEFAULT_MODEL_PATH);
+    let shipped =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(shieldbot::model_file::DEFAULT_MODEL_PATH);
     std::fs::write(&corrupt, &std::fs::read(shipped).unwrap()[..1000]).unwrap();
-    let out = shieldbot().arg("eval").arg(&file).arg("--model").arg(&corrupt).output().unwrap();
+    let out = shieldbot()
+        .arg("eval")
+        .arg(&file)
+        .arg("--model")
+        .arg(&corrupt)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("corrupt.model") && err.contains("truncated"), "{err}");
+    assert!(
+        err.contains("corrupt.model") && err.contains("truncated"),
+        "{err}"
+    );
 }
 
 #[test]
 fn the_shipped_model_loads() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(shieldbot::model_file::DEFAULT_MODEL_PATH);
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(shieldbot::model_file::DEFAULT_MODEL_PATH);
     let model = shieldbot::model_file::load_model(&path).unwrap();
     assert!(model.memory_bytes() < 32 * 1024 * 1024);
 }

@@ -28,9 +28,17 @@ fn item(message_id: u64, author_id: u64, escalate: bool) -> NewQuarantine {
         detail: "scorer above threshold".into(),
     };
     let verdict = if escalate {
-        Verdict::Escalate { category: Category::Threat, severity: Severity::HIGH, reasons: vec![reason] }
+        Verdict::Escalate {
+            category: Category::Threat,
+            severity: Severity::HIGH,
+            reasons: vec![reason],
+        }
     } else {
-        Verdict::Quarantine { category: Category::Insult, severity: Severity::MEDIUM, reasons: vec![reason] }
+        Verdict::Quarantine {
+            category: Category::Insult,
+            severity: Severity::MEDIUM,
+            reasons: vec![reason],
+        }
     };
     NewQuarantine {
         guild_id: 1,
@@ -50,7 +58,10 @@ fn item(message_id: u64, author_id: u64, escalate: bool) -> NewQuarantine {
 
 fn open(dir: &tempfile::TempDir) -> (Store, ManualClock) {
     let clock = ManualClock::new(T0);
-    (Store::open_with_clock(dir.path(), Arc::new(clock.clone())).unwrap(), clock)
+    (
+        Store::open_with_clock(dir.path(), Arc::new(clock.clone())).unwrap(),
+        clock,
+    )
 }
 
 #[test]
@@ -75,13 +86,18 @@ fn quarantine_stores_everything_and_is_idempotent() {
     assert_eq!(record.status, Status::Held);
     assert_eq!(record.removal, Removal::Pending);
     assert_eq!(record.scores[&Category::Insult], 0.93);
-    assert_eq!(record.link(), format!("https://discord.com/channels/1/2/{message}"));
+    assert_eq!(
+        record.link(),
+        format!("https://discord.com/channels/1/2/{message}")
+    );
     assert!(store.contains_message(message).unwrap());
 
     // One chain entry, the quarantine itself.
     let chain = store.chain_entries(1).unwrap();
     assert_eq!(chain.len(), 1);
-    assert!(matches!(&chain[0].0.event, Event::Quarantined { record: r } if r.message_id == message));
+    assert!(
+        matches!(&chain[0].0.event, Event::Quarantined { record: r } if r.message_id == message)
+    );
     assert!(store.verify().unwrap().is_ok());
 }
 
@@ -114,13 +130,19 @@ fn delete_queue_survives_reopen_and_drains() {
     }
     let (store, clock) = open(&dir);
     let pending = store.pending_deletes().unwrap();
-    assert_eq!(pending.iter().map(|t| t.message_id).collect::<Vec<_>>(), vec![10, 11, 12, 13, 14]);
+    assert_eq!(
+        pending.iter().map(|t| t.message_id).collect::<Vec<_>>(),
+        vec![10, 11, 12, 13, 14]
+    );
     assert_eq!(pending[0].channel_id, 2);
 
     store.delete_failed(10, "HTTP 500").unwrap();
     store.delete_failed(10, "HTTP 429").unwrap();
     let task = &store.pending_deletes().unwrap()[0];
-    assert_eq!((task.attempts, task.last_error.as_deref()), (2, Some("HTTP 429")));
+    assert_eq!(
+        (task.attempts, task.last_error.as_deref()),
+        (2, Some("HTTP 429"))
+    );
 
     clock.advance_ms(50);
     store.delete_done(10, DeleteOutcome::Deleted).unwrap();
@@ -128,8 +150,14 @@ fn delete_queue_survives_reopen_and_drains() {
     store.delete_done(11, DeleteOutcome::Deleted).unwrap(); // already done: no-op
     store.delete_done(999, DeleteOutcome::Deleted).unwrap(); // unknown: no-op
     assert_eq!(store.pending_deletes().unwrap().len(), 3);
-    assert_eq!(store.get_by_message(10).unwrap().unwrap().removal, Removal::Deleted { at_ms: T0 + 50 });
-    assert_eq!(store.get_by_message(11).unwrap().unwrap().removal, Removal::AlreadyGone { at_ms: T0 + 50 });
+    assert_eq!(
+        store.get_by_message(10).unwrap().unwrap().removal,
+        Removal::Deleted { at_ms: T0 + 50 }
+    );
+    assert_eq!(
+        store.get_by_message(11).unwrap().unwrap().removal,
+        Removal::AlreadyGone { at_ms: T0 + 50 }
+    );
     // 5 quarantines + 2 removals.
     assert_eq!(store.chain_head().unwrap().seq, 7);
     assert!(store.verify().unwrap().is_ok());
@@ -142,18 +170,33 @@ fn review_decisions_update_status_index_and_chain() {
     let a = store.quarantine(item(1, 5, false)).unwrap().id;
     let b = store.quarantine(item(2, 6, true)).unwrap().id;
     clock.advance_ms(1000);
-    let released = store.set_status(a, Status::Released, 42, Some("criticism, not abuse")).unwrap();
+    let released = store
+        .set_status(a, Status::Released, 42, Some("criticism, not abuse"))
+        .unwrap();
     assert_eq!(released.status, Status::Released);
-    assert_eq!((released.decided_by, released.decided_ms), (Some(42), Some(T0 + 1000)));
+    assert_eq!(
+        (released.decided_by, released.decided_ms),
+        (Some(42), Some(T0 + 1000))
+    );
     let head = store.chain_head().unwrap().seq;
     store.set_status(a, Status::Released, 42, None).unwrap(); // unchanged: nothing written
     assert_eq!(store.chain_head().unwrap().seq, head);
     store.set_status(b, Status::Confirmed, 43, None).unwrap();
-    assert!(store.set_status(RecordId(77), Status::Confirmed, 43, None).is_err());
+    assert!(store
+        .set_status(RecordId(77), Status::Confirmed, 43, None)
+        .is_err());
 
-    let ids = |v: Vec<shieldbot::store::QuarantineRecord>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
-    assert_eq!(ids(store.records_with_status(Status::Released).unwrap()), vec![a]);
-    assert_eq!(ids(store.records_with_status(Status::Confirmed).unwrap()), vec![b]);
+    let ids = |v: Vec<shieldbot::store::QuarantineRecord>| {
+        v.into_iter().map(|r| r.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(store.records_with_status(Status::Released).unwrap()),
+        vec![a]
+    );
+    assert_eq!(
+        ids(store.records_with_status(Status::Confirmed).unwrap()),
+        vec![b]
+    );
     assert!(store.records_with_status(Status::Held).unwrap().is_empty());
     assert_eq!(ids(store.records_by_author(6).unwrap()), vec![b]);
     assert!(store.verify().unwrap().is_ok());
@@ -185,8 +228,14 @@ fn time_index_selects_a_period() {
         clock.advance_ms(1000);
     }
     let got = store.records_between(T0 + 2000, T0 + 5000).unwrap();
-    assert_eq!(got.iter().map(|r| r.message_id).collect::<Vec<_>>(), vec![3, 4, 5]);
-    assert!(store.records_between(T0 + 5000, T0 + 5000).unwrap().is_empty());
+    assert_eq!(
+        got.iter().map(|r| r.message_id).collect::<Vec<_>>(),
+        vec![3, 4, 5]
+    );
+    assert!(store
+        .records_between(T0 + 5000, T0 + 5000)
+        .unwrap()
+        .is_empty());
     assert_eq!(store.all_records().unwrap().len(), 10);
 }
 
@@ -199,12 +248,23 @@ fn markers_only_move_forward_and_settings_are_audited() {
     store.mark_processed(7, 300).unwrap();
     assert_eq!(store.last_processed(7).unwrap(), Some(500));
 
-    store.put_setting(1, "sensitivity.insult", serde_json::json!("high"), Some(42)).unwrap();
-    store.put_setting(1, "rules.custom", serde_json::json!(["a", "b"]), Some(42)).unwrap();
-    store.put_setting(2, "sensitivity.insult", serde_json::json!("low"), None).unwrap();
-    assert_eq!(store.setting(1, "sensitivity.insult").unwrap(), Some(serde_json::json!("high")));
+    store
+        .put_setting(1, "sensitivity.insult", serde_json::json!("high"), Some(42))
+        .unwrap();
+    store
+        .put_setting(1, "rules.custom", serde_json::json!(["a", "b"]), Some(42))
+        .unwrap();
+    store
+        .put_setting(2, "sensitivity.insult", serde_json::json!("low"), None)
+        .unwrap();
+    assert_eq!(
+        store.setting(1, "sensitivity.insult").unwrap(),
+        Some(serde_json::json!("high"))
+    );
     assert_eq!(store.settings(1).unwrap().len(), 2);
-    store.put_setting(1, "rules.custom", serde_json::Value::Null, Some(42)).unwrap();
+    store
+        .put_setting(1, "rules.custom", serde_json::Value::Null, Some(42))
+        .unwrap();
     assert_eq!(store.setting(1, "rules.custom").unwrap(), None);
     let audited = store
         .chain_entries(1)
@@ -215,8 +275,12 @@ fn markers_only_move_forward_and_settings_are_audited() {
     assert_eq!(audited, 3);
 
     assert_eq!(store.last_digest(1, 3).unwrap(), None);
-    store.digest_sent(1, 3, T0, serde_json::json!({"items": 0})).unwrap();
+    store
+        .digest_sent(1, 3, T0, serde_json::json!({"items": 0}))
+        .unwrap();
     assert_eq!(store.last_digest(1, 3).unwrap(), Some(T0));
-    store.audit(Some(42), "export", serde_json::json!({"items": 0})).unwrap();
+    store
+        .audit(Some(42), "export", serde_json::json!({"items": 0}))
+        .unwrap();
     assert!(store.verify().unwrap().is_ok());
 }

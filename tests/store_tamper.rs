@@ -36,11 +36,14 @@ fn item(message_id: u64) -> NewQuarantine {
 }
 
 fn filled(dir: &tempfile::TempDir) -> Store {
-    let store = Store::open_with_clock(dir.path(), Arc::new(ManualClock::new(1_760_000_000_000))).unwrap();
+    let store =
+        Store::open_with_clock(dir.path(), Arc::new(ManualClock::new(1_760_000_000_000))).unwrap();
     for m in 1..=4 {
         store.quarantine(item(m)).unwrap();
     }
-    store.set_status(RecordId(2), Status::Confirmed, 9, Some("note")).unwrap();
+    store
+        .set_status(RecordId(2), Status::Confirmed, 9, Some("note"))
+        .unwrap();
     store.delete_done(3, DeleteOutcome::Deleted).unwrap();
     assert!(store.verify().unwrap().is_ok());
     store
@@ -54,11 +57,18 @@ fn flip_each_byte(store: &Store, tree: &str, key: &[u8], expect_record: RecordId
         tampered[i] ^= 0x01;
         tree.insert(key, tampered).unwrap();
         let report = store.verify().unwrap();
-        let brk = report.first_break.unwrap_or_else(|| panic!("byte {i} change went unnoticed"));
+        let brk = report
+            .first_break
+            .unwrap_or_else(|| panic!("byte {i} change went unnoticed"));
         // A flipped byte in the record id digits may point elsewhere; everywhere else the
         // break names the altered record.
         if brk.record_id != Some(expect_record) {
-            assert!(brk.record_id.is_some() || brk.reason.contains("readable") || brk.reason.contains("hash"), "byte {i}: {brk}");
+            assert!(
+                brk.record_id.is_some()
+                    || brk.reason.contains("readable")
+                    || brk.reason.contains("hash"),
+                "byte {i}: {brk}"
+            );
         }
         tree.insert(key, original.clone()).unwrap();
     }
@@ -104,7 +114,13 @@ fn removing_the_last_entry_or_a_record_is_detected() {
     let chain = store.raw_db().open_tree("chain").unwrap();
     let (last_key, last) = chain.last().unwrap().unwrap();
     chain.remove(&last_key).unwrap();
-    assert!(store.verify().unwrap().first_break.unwrap().reason.contains("head"));
+    assert!(store
+        .verify()
+        .unwrap()
+        .first_break
+        .unwrap()
+        .reason
+        .contains("head"));
     chain.insert(last_key, last).unwrap();
     assert!(store.verify().unwrap().is_ok());
 
@@ -117,7 +133,9 @@ fn removing_the_last_entry_or_a_record_is_detected() {
     // Rewriting a status in place (without a chained event) is caught.
     let mut record = store.get(RecordId(1)).unwrap().unwrap();
     record.status = Status::Released;
-    records.insert(1u64.to_be_bytes(), serde_json::to_vec(&record).unwrap()).unwrap();
+    records
+        .insert(1u64.to_be_bytes(), serde_json::to_vec(&record).unwrap())
+        .unwrap();
     let brk = store.verify().unwrap().first_break.unwrap();
     assert_eq!(brk.record_id, Some(RecordId(1)));
 }

@@ -85,6 +85,7 @@ pub async fn remove(
         }
     };
     removal.record_id = Some(quarantined.id.0);
+    tracing::trace!(message_id = msg.message_id, record = %quarantined.id, "quarantined; flushing");
     if !quarantined.created {
         if let Err(err) = shared.store.record_edit(msg.message_id, &msg.content) {
             tracing::warn!(message_id = msg.message_id, error = %err, "cannot record an edit");

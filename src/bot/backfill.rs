@@ -87,6 +87,7 @@ async fn channel_history(shared: &Arc<Shared>, guild_id: u64, channel: WatchedCh
             Some(page) => page,
             None => return total,
         };
+        tracing::debug!(channel_id, messages = page.len(), "backfill page");
         let full = page.len() >= usize::from(PAGE);
         let newest = page.iter().map(|m| m.id.get()).max();
         total += page.len();

@@ -6,11 +6,12 @@
 //! deny-listing) and hands back the verdict with the scores the quarantine record keeps.
 
 use super::incoming::Incoming;
+use super::shield::ShieldFacts;
+use crate::commands::live::LiveSettings;
 use crate::config::{Config, GuildConfig};
 use crate::store::Store;
 use shieldbot_core::check::Checker;
-use shieldbot_core::policy::{Context, PolicyConfig};
-use shieldbot_core::rules::{CompiledRules, RulePack};
+use shieldbot_core::policy::Context;
 use shieldbot_core::{Category, Verdict};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -30,36 +31,62 @@ pub struct Checked {
 /// The filter, built once from the configuration.
 pub struct Judge {
     checker: Checker,
+    /// Per-guild filters and lists changed at runtime by `/shield` commands (see
+    /// [`crate::commands::live`]); a guild with an entry is judged by its entry's checker.
+    live: Arc<LiveSettings>,
 }
 
 impl Judge {
-    /// INTERIM until the filter's shell module lands: the shipped rule packs under
-    /// `config/rules/` (relative to the working directory), default policy, no model.
+    /// The shipped filter (`config/shieldbot.toml`'s `[filter]`, or the copy embedded in the
+    /// binary). Callers that know the config file's path pass the checker built from it
+    /// instead (see [`crate::bot::BotOptions::checker`]).
     pub fn from_config(_config: &Config) -> Result<Judge, String> {
-        let mut packs = Vec::new();
-        if let Ok(entries) = std::fs::read_dir("config/rules") {
-            let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-            paths.sort();
-            for path in paths.into_iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
-                let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                packs.push(
-                    RulePack::from_toml_str(&text, &path.display().to_string()).map_err(|e| e.to_string())?,
-                );
-            }
-        }
-        let rules = CompiledRules::compile(&packs).map_err(|e| e.to_string())?;
-        Ok(Judge::new(Checker::new(Arc::new(rules), None, PolicyConfig::default())))
+        let checker = crate::filter::load_checker(None).map_err(|e| format!("{e:#}"))?;
+        Ok(Judge::new(checker))
     }
 
     /// A judge around an existing checker.
     pub fn new(checker: Checker) -> Judge {
-        Judge { checker }
+        Judge {
+            checker,
+            live: Arc::new(LiveSettings::new()),
+        }
+    }
+
+    /// The filter built from the configuration alone (commands rebuild theirs from it).
+    pub fn base_checker(&self) -> &Checker {
+        &self.checker
+    }
+
+    /// The runtime settings table the commands swap entries of.
+    pub fn live(&self) -> &Arc<LiveSettings> {
+        &self.live
     }
 
     /// Judge one message at time `now_ms`.
     pub fn judge(&self, guild: &GuildConfig, store: &Store, msg: &Incoming, now_ms: i64) -> Checked {
-        let context = context_of(guild, store, msg, now_ms);
-        let checked = self.checker.check(&msg.content, &context);
+        self.judge_shielded(guild, store, msg, now_ms, ShieldFacts::default())
+    }
+
+    /// [`Judge::judge`] with what pile-on defence knows of the message (first message in the
+    /// server, shield-up on, held by shield-up; see [`super::shield`]).
+    pub fn judge_shielded(
+        &self,
+        guild: &GuildConfig,
+        store: &Store,
+        msg: &Incoming,
+        now_ms: i64,
+        shield: ShieldFacts,
+    ) -> Checked {
+        let live = self.live.get(guild.id);
+        let mut context = context_of(guild, store, msg, now_ms);
+        shield.apply(&mut context);
+        if let Some(live) = &live {
+            context.deny_listed |= live.settings.is_deny_listed(msg.author_id, &msg.author_roles);
+            context.allow_listed |= live.settings.is_allow_listed(msg.author_id, &msg.author_roles);
+        }
+        let checker = live.as_ref().map_or(&self.checker, |l| &l.checker);
+        let checked = checker.check(&msg.content, &context);
         let scores = checked
             .scores
             .map(|s| Category::ALL.iter().map(|c| (*c, s.category(*c))).collect())
@@ -88,5 +115,9 @@ fn context_of(guild: &GuildConfig, store: &Store, msg: &Incoming, now_ms: i64) -
         prior_quarantines,
         deny_listed: guild.is_deny_listed(msg.author_id, &msg.author_roles),
         allow_listed: guild.is_allow_listed(msg.author_id, &msg.author_roles),
+        member_hours: msg
+            .member_joined_at_ms
+            .map(|joined| u32::try_from((now_ms - joined).max(0) / 3_600_000).unwrap_or(u32::MAX)),
+        ..Context::default()
     }
 }

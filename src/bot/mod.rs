@@ -29,6 +29,7 @@ pub mod incoming;
 mod judge;
 mod pipeline;
 mod recent;
+pub mod shield;
 pub mod watermark;
 
 use crate::clock::{Clock, SystemClock};
@@ -42,6 +43,7 @@ use tokio::task::JoinHandle;
 
 pub use incoming::Arrival;
 pub use judge::Judge;
+pub use shield::{ShieldChange, ShieldError, ShieldFacts, Shields};
 pub use shieldbot_core::Verdict;
 
 /// Where the bot connects.
@@ -87,6 +89,8 @@ pub struct Judged {
     pub deleted_at: Option<Instant>,
     /// The store's item id (removals only).
     pub record_id: Option<u64>,
+    /// Shield-up (pile-on defence) was on when the message was judged.
+    pub shield_up: bool,
 }
 
 /// The fate of one message.
@@ -140,6 +144,8 @@ pub enum BotEvent {
     Ready,
     /// Backfill of one guild's watched channels finished; `messages` were read.
     BackfillDone { guild_id: u64, messages: usize },
+    /// A guild's shield-up went on or off (pile-on defence, see [`shield`]).
+    Shield(ShieldChange),
 }
 
 /// Errors starting or stopping the bot.
@@ -165,6 +171,9 @@ pub struct BotOptions {
     pub event_capacity: usize,
     /// Messages read per channel on start-up when the store has no mark for it.
     pub backfill_recent: u8,
+    /// The filter to judge with. `None`: the shipped filter (`crate::filter::load_checker(None)`);
+    /// `shieldbot run` passes the one built from its `--config` file.
+    pub checker: Option<shieldbot_core::check::Checker>,
 }
 
 impl Default for BotOptions {
@@ -175,6 +184,7 @@ impl Default for BotOptions {
             shutdown_grace: Duration::from_secs(10),
             event_capacity: 65_536,
             backfill_recent: 100,
+            checker: None,
         }
     }
 }
@@ -205,7 +215,22 @@ impl Bot {
         options: BotOptions,
         clock: Arc<dyn Clock>,
     ) -> Result<BotHandle, BotError> {
-        let judge = Judge::from_config(&config).map_err(BotError::Filter)?;
+        let judge = match &options.checker {
+            Some(checker) => Judge::new(checker.clone()),
+            None => Judge::from_config(&config).map_err(BotError::Filter)?,
+        };
+        let (events, _) = broadcast::channel(options.event_capacity.max(16));
+        // Pile-on defence, created before the commands so `/shield shieldup` can share it.
+        let shields = Arc::new(Shields::new(&config, store.clone(), events.clone(), Arc::clone(&clock)));
+        // Settings changed by `/shield` commands survive restarts: rebuild them from the store.
+        crate::commands::live::restore(&config.guilds, &store, judge.base_checker(), judge.live())
+            .map_err(BotError::Store)?;
+        let commands = crate::commands::framework(crate::commands::CommandState::new(
+            &config,
+            store.clone(),
+            Arc::clone(judge.live()),
+            judge.base_checker().clone(),
+        ));
         let http = match &endpoint {
             Endpoint::Discord => HttpBuilder::new(token.expose_secret()).build(),
             Endpoint::Local { http_url } => HttpBuilder::new(token.expose_secret())
@@ -213,7 +238,6 @@ impl Bot {
                 .ratelimiter_disabled(true)
                 .build(),
         };
-        let (events, _) = broadcast::channel(options.event_capacity.max(16));
         let shared = Arc::new(pipeline::Shared::new(
             config,
             judge,
@@ -221,12 +245,16 @@ impl Bot {
             clock,
             events.clone(),
             options,
+            Arc::clone(&shields),
         ));
         let client = ClientBuilder::new_with_http(http, intents())
             .event_handler(handler::Handler::new(Arc::clone(&shared)))
+            .framework(commands)
             .await
             .map_err(BotError::Client)?;
         shared.set_http(Arc::clone(&client.http));
+        shields.set_http(Arc::clone(&client.http));
+        shields.start_ticker();
         // Deletes left pending by a previous run (a crash between flush and DELETE, or retries
         // cut short by a shutdown) resume before any new work.
         act::resume_pending(&shared).map_err(BotError::Store)?;
@@ -257,6 +285,12 @@ pub struct BotHandle {
 }
 
 impl BotHandle {
+    /// Pile-on defence's controls: [`Shields::raise`] (what `/shield shieldup <duration>`
+    /// calls), [`Shields::lower`], [`Shields::status`].
+    pub fn shields(&self) -> &Arc<Shields> {
+        &self.shared.shields
+    }
+
     /// Subscribe to what the bot does from now on.
     pub fn events(&self) -> broadcast::Receiver<BotEvent> {
         self.events.subscribe()

@@ -8,6 +8,7 @@
 use super::act;
 use super::incoming::{Arrival, Incoming};
 use super::judge::Judge;
+use super::shield::Shields;
 use super::recent::{Recent, Seen};
 use super::backfill::WatchedChannel;
 use super::watermark::Watermarks;
@@ -33,6 +34,8 @@ pub struct Shared {
     targeting: HashMap<u64, TargetingRules>,
     pub judge: Judge,
     pub store: Store,
+    /// Pile-on defence: burst detectors and each guild's shield-up state.
+    pub shields: Arc<Shields>,
     http: OnceLock<Arc<Http>>,
     pub clock: Arc<dyn Clock>,
     pub events: broadcast::Sender<BotEvent>,
@@ -70,6 +73,7 @@ impl Shared {
         clock: Arc<dyn Clock>,
         events: broadcast::Sender<BotEvent>,
         options: BotOptions,
+        shields: Arc<Shields>,
     ) -> Shared {
         let targeting = config
             .guilds
@@ -81,6 +85,7 @@ impl Shared {
             targeting,
             judge,
             store,
+            shields,
             http: OnceLock::new(),
             clock,
             events,
@@ -213,6 +218,7 @@ impl Shared {
         let Some(_working) = self.enter() else {
             return;
         };
+        tracing::trace!(message_id = msg.message_id, arrival = ?msg.arrival, "processing");
         let Some(guild) = self.guild(msg.guild_id) else {
             return;
         };
@@ -244,6 +250,7 @@ impl Shared {
         );
         self.finish_mark(msg.channel_id, msg.message_id, false);
         if let Some(judged) = judged {
+            tracing::trace!(message_id = msg.message_id, action = ?judged.action, "judged");
             self.publish(BotEvent::Judged(judged));
         }
     }
@@ -287,6 +294,7 @@ impl Shared {
             stored_at: None,
             deleted_at: None,
             record_id: None,
+            shield_up: false,
         };
         let rules = self.targeting.get(&msg.guild_id)?;
         let replied_to_author = match &msg.reply_to {
@@ -313,7 +321,11 @@ impl Shared {
             }
             Targeting::Aimed { protected, .. } => protected,
         };
-        let checked = self.judge.judge(guild, &self.store, msg, self.clock.now_ms());
+        let shield = self.shields.observe(&protected, msg);
+        judged.shield_up = shield.shield_up;
+        let checked = self
+            .judge
+            .judge_shielded(guild, &self.store, msg, self.clock.now_ms(), shield);
         judged.score = Some(checked.score);
         if !checked.verdict.removes() {
             judged.verdict = Some(checked.verdict);
@@ -328,6 +340,7 @@ impl Shared {
             _ => Vec::new(),
         };
         let removal = act::remove(self, guild, msg, protected, edits, checked).await;
+        self.shields.after_removal(guild, msg, shield);
         judged.verdict = Some(removal.verdict);
         judged.action = removal.action;
         judged.stored_at = removal.stored_at;

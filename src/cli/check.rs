@@ -69,9 +69,19 @@ pub fn json_line(checked: &Checked) -> serde_json::Value {
 
 fn run_jsonl(checker: &Checker, context: &Context) -> anyhow::Result<()> {
     let stdin = std::io::stdin();
-    let mut input = stdin.lock();
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    check_lines(checker, context, stdin.lock(), stdout.lock())
+}
+
+/// One JSON object per input line, in order; flushed line by line so a caller can stream.
+/// Invalid UTF-8 is replaced, a trailing `\r` is dropped, empty lines are judged too.
+pub fn check_lines(
+    checker: &Checker,
+    context: &Context,
+    mut input: impl BufRead,
+    output: impl Write,
+) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(output);
     let mut buffer = Vec::new();
     loop {
         buffer.clear();
@@ -133,5 +143,65 @@ fn print_human(checked: &Checked) {
             print!(" {quote:?} at bytes {}..{}", span.start, span.end);
         }
         println!(": {}", reason.detail);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `--jsonl` contract: one object per input line, in order, with the agreed fields and
+    /// value ranges, also for empty and invalid UTF-8 lines. The texts come from the core's
+    /// data files.
+    #[test]
+    fn jsonl_keeps_the_contract() {
+        let checker = crate::filter::load_checker(None).unwrap();
+        let catch = include_str!("../../crates/shieldbot-core/tests/data/must_catch.tsv");
+        let keep = include_str!("../../crates/shieldbot-core/tests/data/must_keep.txt");
+        let abusive: Vec<&str> = catch
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.rsplit('\t').next())
+            .take(5)
+            .collect();
+        let harmless: Vec<&str> = keep
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .take(5)
+            .collect();
+        let lines: Vec<&str> = abusive
+            .iter()
+            .chain(&harmless)
+            .copied()
+            .chain([""])
+            .collect();
+        let mut input = lines.join("\r\n").into_bytes();
+        input.extend_from_slice(b"\n\xff\xfe not utf-8\n");
+        let mut output = Vec::new();
+        check_lines(&checker, &Context::default(), &input[..], &mut output).unwrap();
+        let output = String::from_utf8(output).unwrap();
+        let objects: Vec<serde_json::Value> = output
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(objects.len(), lines.len() + 1);
+        for (i, object) in objects.iter().enumerate() {
+            let verdict = object["verdict"].as_str().unwrap();
+            assert!(["allow", "quarantine", "escalate"].contains(&verdict));
+            let score = object["score"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&score));
+            assert!(object["reasons"].is_array());
+            match verdict {
+                "allow" => assert!(object["category"].is_null()),
+                _ => assert!(object["category"].as_str().is_some()),
+            }
+            // The rules alone catch these, whatever the model says.
+            if i < abusive.len() {
+                assert_ne!(verdict, "allow", "line {i}: {object}");
+            }
+        }
+        let first_reason = &objects[0]["reasons"][0];
+        assert!(first_reason["source"]["rule"].as_str().is_some());
+        assert!(first_reason["quote"].as_str().is_some());
     }
 }

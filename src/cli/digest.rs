@@ -47,7 +47,11 @@ pub enum ExposureArg {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(args.store.is_dir(), "store directory {} does not exist", args.store.display());
+    anyhow::ensure!(
+        args.store.is_dir(),
+        "store directory {} does not exist",
+        args.store.display()
+    );
     let store = Store::open(&args.store)
         .with_context(|| format!("cannot open store {}", args.store.display()))?;
     let (from_ms, until_ms) = if args.all {
@@ -74,7 +78,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         guild_id: args.guild,
         protected_user_id: args.person,
     };
-    let digest = store.digest(scope, from_ms, until_ms, &DigestOptions::for_audience(audience))?;
+    let digest = store.digest(
+        scope,
+        from_ms,
+        until_ms,
+        &DigestOptions::for_audience(audience),
+    )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&digest)?);
     } else {

@@ -57,7 +57,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let evaluation = evaluate(&model, &messages, args.head);
     println!("model {}  head {}", args.model.display(), args.head.name());
-    print!("{}", render(&evaluation, model.threshold(args.head), messages.len()));
+    print!(
+        "{}",
+        render(&evaluation, model.threshold(args.head), messages.len())
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -131,7 +134,11 @@ fn render(e: &Evaluation, threshold: f32, n: usize) -> String {
                 c.category.as_str(),
                 c.total,
                 c.flagged as f64 / c.total as f64,
-                if predicted.is_empty() { "-".to_string() } else { predicted.join(", ") }
+                if predicted.is_empty() {
+                    "-".to_string()
+                } else {
+                    predicted.join(", ")
+                }
             ));
         }
     }
@@ -145,7 +152,10 @@ fn render(e: &Evaluation, threshold: f32, n: usize) -> String {
             kept as f64 / total as f64
         ));
         for (kind, (t, k)) in &e.kept_by_kind {
-            out.push_str(&format!("  {kind:<20} {t:>4} kept {:.3}\n", *k as f64 / *t as f64));
+            out.push_str(&format!(
+                "  {kind:<20} {t:>4} kept {:.3}\n",
+                *k as f64 / *t as f64
+            ));
         }
     }
     out

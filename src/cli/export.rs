@@ -2,9 +2,9 @@
 //! evidence pack as `evidence.json` (the data and the hash chain, for `shieldbot verify`) and
 //! `evidence.html` (a self-contained report a police officer can read) into `--out`.
 
-use anyhow::Context;
 use crate::store::evidence::{EvidencePack, Selection};
 use crate::store::{evidence_html, RecordId, Store};
+use anyhow::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -31,7 +31,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(args.store.is_dir(), "store directory {} does not exist", args.store.display());
+    anyhow::ensure!(
+        args.store.is_dir(),
+        "store directory {} does not exist",
+        args.store.display()
+    );
     let store = Store::open(&args.store)
         .with_context(|| format!("cannot open store {}", args.store.display()))?;
     let selection = Selection {
@@ -74,7 +78,11 @@ fn parse_time(s: &str) -> Result<i64, String> {
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc().timestamp_millis())
-        .ok_or_else(|| format!("`{s}` is not a time (expected RFC 3339 like 2026-11-28T08:00:00Z, or YYYY-MM-DD)"))
+        .ok_or_else(|| {
+            format!(
+                "`{s}` is not a time (expected RFC 3339 like 2026-11-28T08:00:00Z, or YYYY-MM-DD)"
+            )
+        })
 }
 
 fn parse_id(s: &str) -> Result<u64, String> {

@@ -35,6 +35,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_writer(std::io::stderr)
         .try_init();
     let config = Config::load(&args.config)?;
+    let checker = crate::filter::load_checker(Some(&args.config))?;
     let token = config.token()?;
     let store_path = args.store.clone().unwrap_or_else(|| config.store_path.clone());
     let store = Store::open(&store_path)
@@ -48,7 +49,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let mut handle = Bot::start(config, token, endpoint, store, BotOptions::default()).await?;
+        let options = BotOptions {
+            checker: Some(checker),
+            ..BotOptions::default()
+        };
+        let mut handle = Bot::start(config, token, endpoint, store, options).await?;
         tracing::info!("shieldbot is running; SIGINT or SIGTERM stops it");
         let stopped_by_itself = tokio::select! {
             signal = shutdown_signal() => {

@@ -88,7 +88,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let calibration = calibrate(&mut model, &splits.validation);
     save_model(&model, &args.out)?;
-    println!("wrote {} ({} bytes)", args.out.display(), model.to_bytes().len());
+    println!(
+        "wrote {} ({} bytes)",
+        args.out.display(),
+        model.to_bytes().len()
+    );
     for c in &calibration {
         let head = model.head(c.head);
         println!(
@@ -98,7 +102,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             c.positives,
             c.negatives,
             head.threshold,
-            if c.fitted { "" } else { "  (not calibrated: too few labels)" }
+            if c.fitted {
+                ""
+            } else {
+                "  (not calibrated: too few labels)"
+            }
         );
     }
     print_validation(&model, &sources, &splits.olid_held_out);
@@ -150,8 +158,11 @@ fn print_validation(
         individual.len()
     );
     if !sources.corpus_validation.is_empty() {
-        let corpus: Vec<LabelledMessage> =
-            sources.corpus_validation.iter().map(corpus_message).collect();
+        let corpus: Vec<LabelledMessage> = sources
+            .corpus_validation
+            .iter()
+            .map(corpus_message)
+            .collect();
         let e = evaluate(model, &corpus, Head::Abusive);
         let keep = e.metrics.true_negatives + e.metrics.false_positives;
         println!(

@@ -2,8 +2,8 @@
 //! of an exported evidence pack (JSON). Exit 0 when it verifies; otherwise prints the first
 //! broken entry (its sequence number, record and message) and exits 1.
 
-use anyhow::Context;
 use crate::store::{evidence, Store, VerifyReport};
+use anyhow::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -20,9 +20,13 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (what, report) = match (&args.store, &args.file) {
         (Some(dir), _) => {
-            anyhow::ensure!(dir.is_dir(), "store directory {} does not exist", dir.display());
-            let store = Store::open(dir)
-                .with_context(|| format!("cannot open store {}", dir.display()))?;
+            anyhow::ensure!(
+                dir.is_dir(),
+                "store directory {} does not exist",
+                dir.display()
+            );
+            let store =
+                Store::open(dir).with_context(|| format!("cannot open store {}", dir.display()))?;
             (format!("store {}", dir.display()), store.verify()?)
         }
         (None, Some(file)) => {

@@ -4,6 +4,7 @@
 use super::{id, schedule, DigestTime};
 use serde::Deserialize;
 use shieldbot_core::digest::Exposure;
+use shieldbot_core::pileon::PileonConfig;
 use shieldbot_core::{Category, Severity};
 
 /// `[[guild]]`: one server.
@@ -46,6 +47,16 @@ pub struct GuildConfig {
     /// `[guild.escalation]`: who is alerted about credible threats, and how.
     #[serde(default)]
     pub escalation: Escalation,
+    /// `[guild.pileon]`: burst detection and shield-up (see `shieldbot_core::pileon`).
+    #[serde(default, deserialize_with = "valid_pileon")]
+    pub pileon: PileonConfig,
+}
+
+/// `[guild.pileon]`, checked as it is read so a bad number is reported with its key.
+fn valid_pileon<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PileonConfig, D::Error> {
+    let config = PileonConfig::deserialize(d)?;
+    config.validate().map_err(serde::de::Error::custom)?;
+    Ok(config)
 }
 
 impl GuildConfig {
@@ -65,6 +76,7 @@ impl GuildConfig {
             deny_roles: Vec::new(),
             sensitivity: Sensitivities::default(),
             escalation: Escalation::default(),
+            pileon: PileonConfig::default(),
         }
     }
 
@@ -144,6 +156,12 @@ impl ProtectedPerson {
             exposure: Exposure::default(),
             release: ReleaseMode::default(),
         }
+    }
+
+    /// When this person's next digest is due, strictly after `after_ms` (Unix ms), in their
+    /// time zone, DST-correct.
+    pub fn next_digest_after(&self, after_ms: i64) -> i64 {
+        schedule::next_occurrence(self.digest_time, self.time_zone, after_ms)
     }
 
     /// Every name to watch for: the display name, then the aliases.

@@ -19,10 +19,11 @@ pub use guild::{
     DigestDelivery, Escalation, GuildConfig, ProtectedPerson, ReleaseMode, Sensitivities,
     Sensitivity,
 };
-pub use schedule::DigestTime;
+pub use schedule::{next_occurrence, DigestTime};
 pub use shieldbot_core::digest::Exposure;
 pub use token::{Token, TokenSource, DEFAULT_TOKEN_ENV};
 
+use crate::filter::FilterConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -77,8 +78,9 @@ pub struct Config {
     pub store_path: PathBuf,
     /// `[[guild]]`: the servers shielded.
     pub guilds: Vec<GuildConfig>,
-    /// `[filter]`: the filter's own settings, handed to the filter module as is.
-    pub filter: Option<toml::Value>,
+    /// `[filter]`: rule packs, model and verdict policy (see [`crate::filter`]); defaults when
+    /// the section is absent. Its relative paths are relative to the config file's folder.
+    pub filter: FilterConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,7 +93,7 @@ struct RawConfig {
     #[serde(default, rename = "guild")]
     guilds: Vec<GuildConfig>,
     #[serde(default)]
-    filter: Option<toml::Value>,
+    filter: FilterConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -170,7 +172,10 @@ impl Config {
         };
         let store_path = match raw.store.path {
             Some(p) if p.as_os_str().is_empty() => {
-                return Err(invalid("store.path".into(), "the store path is empty".into()))
+                return Err(invalid(
+                    "store.path".into(),
+                    "the store path is empty".into(),
+                ))
             }
             Some(p) => resolve(p),
             None => resolve(PathBuf::from(DEFAULT_STORE_PATH)),
@@ -181,6 +186,10 @@ impl Config {
             guilds: raw.guilds,
             filter: raw.filter,
         };
+        if let Err(problem) = config.filter.policy.validate() {
+            let key = problem.split_whitespace().next().unwrap_or("policy");
+            return Err(invalid(format!("filter.{key}"), problem.clone()));
+        }
         if let Some((key, message)) = config.first_problem() {
             return Err(invalid(key, message));
         }
@@ -194,7 +203,10 @@ impl Config {
             if let Some(earlier) = self.guilds[..gi].iter().position(|o| o.id == guild.id) {
                 return Some((
                     format!("{g}.id"),
-                    format!("guild {} is configured twice (also guild[{earlier}])", guild.id),
+                    format!(
+                        "guild {} is configured twice (also guild[{earlier}])",
+                        guild.id
+                    ),
                 ));
             }
             if guild.protected.is_empty() {
@@ -205,7 +217,10 @@ impl Config {
             }
             for (pi, person) in guild.protected.iter().enumerate() {
                 let p = format!("{g}.protected[{pi}]");
-                if guild.protected[..pi].iter().any(|o| o.user_id == person.user_id) {
+                if guild.protected[..pi]
+                    .iter()
+                    .any(|o| o.user_id == person.user_id)
+                {
                     return Some((
                         format!("{p}.user_id"),
                         format!("user {} is protected twice in this guild", person.user_id),
@@ -248,19 +263,31 @@ impl Config {
                     "no category is escalated; list at least \"threat\"".into(),
                 ));
             }
-            if let Some(id) = guild.allow_users.iter().find(|u| guild.deny_users.contains(u)) {
+            if let Some(id) = guild
+                .allow_users
+                .iter()
+                .find(|u| guild.deny_users.contains(u))
+            {
                 return Some((
                     format!("{g}.deny_users"),
                     format!("user {id} is both allow-listed and deny-listed"),
                 ));
             }
-            if let Some(id) = guild.allow_roles.iter().find(|r| guild.deny_roles.contains(r)) {
+            if let Some(id) = guild
+                .allow_roles
+                .iter()
+                .find(|r| guild.deny_roles.contains(r))
+            {
                 return Some((
                     format!("{g}.deny_roles"),
                     format!("role {id} is both allow-listed and deny-listed"),
                 ));
             }
-            if let Some(person) = guild.protected.iter().find(|p| guild.deny_users.contains(&p.user_id)) {
+            if let Some(person) = guild
+                .protected
+                .iter()
+                .find(|p| guild.deny_users.contains(&p.user_id))
+            {
                 return Some((
                     format!("{g}.deny_users"),
                     format!("user {} is protected and deny-listed", person.user_id),

@@ -21,7 +21,7 @@ use crate::store::Store;
 use chrono::{Duration as ChronoDuration, Utc};
 use localcord::{LocalDiscord, NewMessage};
 use report::ReportLine;
-use scenario::ScenarioMessage;
+use scenario::{HelperAction, ScenarioMessage};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -73,6 +73,10 @@ pub struct SandboxRun {
     pub channel_id: u64,
     /// The private helpers' channel.
     pub helpers_channel_id: u64,
+    /// Every shield-up change the bot announced, in order (pile-on defence).
+    pub shield_changes: Vec<crate::bot::ShieldChange>,
+    /// The helper the sandbox creates (receives shield-up and escalation DMs).
+    pub helper_id: u64,
 }
 
 /// What the bot said about one message.
@@ -83,6 +87,7 @@ struct Seen {
     category: Option<String>,
     score: Option<f32>,
     removed: bool,
+    shield: bool,
 }
 
 /// The people and places the sandbox builds.
@@ -138,9 +143,33 @@ pub async fn run(
     let mut ids = Vec::with_capacity(scenario.len());
     let mut contents = Vec::with_capacity(scenario.len());
     let start = Instant::now();
+    // Messages carry scenario time (start + at_ms) as their Discord timestamp, whatever the
+    // speed, so rates measured from timestamps (pile-on detection) are the scenario's own.
+    let scenario_epoch = Utc::now();
+    let mut shield_after_action: HashMap<usize, bool> = HashMap::new();
     for (index, message) in scenario.iter().enumerate() {
         let due = Duration::from_secs_f64(message.at_ms as f64 / 1000.0 / options.speed.max(1e-6));
         tokio::time::sleep_until((start + due).into()).await;
+        if let Some(action) = message.helper_action {
+            let shields = bot.shields();
+            match action {
+                HelperAction::Shieldup => {
+                    let minutes = u64::from(message.duration_minutes.unwrap_or(60));
+                    if let Err(err) =
+                        shields.raise(world.guild, Duration::from_secs(minutes * 60), Some(world.helper))
+                    {
+                        tracing::warn!(index, error = %err, "scenario shield-up refused");
+                    }
+                }
+                HelperAction::Shielddown => {
+                    let _ = shields.lower(world.guild, Some(world.helper));
+                }
+            }
+            shield_after_action.insert(index, shields.status(world.guild).is_some());
+            ids.push(0);
+            contents.push(message.content.clone());
+            continue;
+        }
         let content = if message.mentions_protected
             && !message.content.contains(&format!("<@{}>", world.protected))
         {
@@ -148,7 +177,9 @@ pub async fn run(
         } else {
             message.content.clone()
         };
-        let mut new = NewMessage::new(world.channel, authors[&message.author], content.clone());
+        let at = scenario_epoch + ChronoDuration::milliseconds(message.at_ms as i64);
+        let mut new =
+            NewMessage::new(world.channel, authors[&message.author], content.clone()).at(at);
         if message.mentions_protected {
             new = new.mentioning(world.protected);
         }
@@ -165,16 +196,35 @@ pub async fn run(
     }
 
     wait_until_settled(&seen.events, &ids, options.settle).await;
-    let lines = report_lines(&server, world.channel, scenario, &ids, &seen.events);
+    let mut lines = report_lines(&server, world.channel, scenario, &ids, &seen.events);
+    for line in &mut lines {
+        if let Some(shield_on) = shield_after_action.get(&line.index) {
+            line.helper_action = scenario[line.index].helper_action.map(|a| match a {
+                HelperAction::Shieldup => "shieldup",
+                HelperAction::Shielddown => "shielddown",
+            });
+            line.outcome = "kept";
+            line.deleted = false;
+            line.latency_ms = None;
+            line.handled = true;
+            line.shield = *shield_on;
+        }
+    }
+    let shield_changes = seen
+        .events
+        .lock()
+        .map(|e| e.shield_changes.clone())
+        .unwrap_or_default();
     seen.stop();
     bot.shutdown().await?;
-    let _ = world.helper;
     Ok(SandboxRun {
         lines,
         contents,
         server,
         channel_id: world.channel,
         helpers_channel_id: world.helpers_channel,
+        shield_changes,
+        helper_id: world.helper,
     })
 }
 
@@ -263,6 +313,7 @@ struct EventLog {
 struct Events {
     by_message: HashMap<u64, Seen>,
     backfills_done: usize,
+    shield_changes: Vec<crate::bot::ShieldChange>,
 }
 
 impl EventLog {
@@ -294,13 +345,16 @@ fn collect_events(bot: &BotHandle) -> EventLog {
                         .and_then(|v| v.category())
                         .map(|c| c.to_string());
                     seen.score = judged.score;
+                    seen.shield = judged.shield_up;
                     seen.removed |= judged.deleted_at.is_some();
                 }
                 BotEvent::Removed(removed) => {
                     events.by_message.entry(removed.message_id).or_default().removed = true;
                 }
                 BotEvent::BackfillDone { .. } => events.backfills_done += 1,
-                BotEvent::Ready => {}
+                BotEvent::Shield(change) => events.shield_changes.push(change),
+                // Ready and future events do not change a message's fate.
+                _ => {}
             }
         }
     });
@@ -322,7 +376,7 @@ async fn wait_until_settled(events: &Arc<Mutex<Events>>, ids: &[u64], settle: Du
     let deadline = Instant::now() + settle;
     loop {
         let done = events.lock().map(|events| {
-            ids.iter().all(|id| match events.by_message.get(id) {
+            ids.iter().filter(|id| **id != 0).all(|id| match events.by_message.get(id) {
                 Some(seen) => match seen.action {
                     Some(Action::Quarantined | Action::Escalated | Action::AlreadyQuarantined) => {
                         seen.removed
@@ -392,6 +446,8 @@ fn report_lines(
                 category: seen.category,
                 score: seen.score,
                 handled: seen.action.is_some(),
+                shield: seen.shield,
+                helper_action: None,
             }
         })
         .collect()

@@ -21,6 +21,12 @@ pub struct ReportLine {
     pub score: Option<f32>,
     /// The bot reported a decision for this message before the sandbox stopped waiting.
     pub handled: bool,
+    /// Shield-up (pile-on defence) was on when the message was judged; for a helper-action
+    /// line, whether the shield was up right after it.
+    pub shield: bool,
+    /// The scenario line was a helper action (`shieldup`, `shielddown`), not a message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub helper_action: Option<&'static str>,
 }
 
 /// The numbers the summary shows.
@@ -32,6 +38,8 @@ pub struct Summary {
     pub escalated: usize,
     pub deleted: usize,
     pub unhandled: usize,
+    /// Messages judged while shield-up was on.
+    pub shielded: usize,
     pub latency_p50_ms: Option<f64>,
     pub latency_p99_ms: Option<f64>,
     pub latency_max_ms: Option<f64>,
@@ -49,6 +57,10 @@ pub fn summarise(lines: &[ReportLine]) -> Summary {
         escalated: count("escalated"),
         deleted: lines.iter().filter(|l| l.deleted).count(),
         unhandled: lines.iter().filter(|l| !l.handled).count(),
+        shielded: lines
+            .iter()
+            .filter(|l| l.shield && l.helper_action.is_none())
+            .count(),
         latency_p50_ms: percentile(&latencies, 0.50),
         latency_p99_ms: percentile(&latencies, 0.99),
         latency_max_ms: latencies.last().copied(),
@@ -86,7 +98,12 @@ pub fn render(lines: &[ReportLine], contents: &[String]) -> String {
         } else {
             mask(&text)
         };
-        let handled = if line.handled { "" } else { "  (no decision seen)" };
+        let handled = match (line.helper_action, line.handled, line.shield) {
+            (Some(action), _, _) => format!("  (helper: {action})"),
+            (None, false, _) => "  (no decision seen)".to_string(),
+            (None, true, true) => "  [shield-up]".to_string(),
+            (None, true, false) => String::new(),
+        };
         out.push_str(&format!(
             "{:>3} {mark}{timing}  {category:<9} {:<14} {shown}{handled}\n",
             line.index,
@@ -100,6 +117,9 @@ pub fn render(lines: &[ReportLine], contents: &[String]) -> String {
     ));
     if s.unhandled > 0 {
         out.push_str(&format!("; {} without a decision", s.unhandled));
+    }
+    if s.shielded > 0 {
+        out.push_str(&format!("; {} judged while shield-up was on", s.shielded));
     }
     out.push('\n');
     if let (Some(p50), Some(p99), Some(max)) = (s.latency_p50_ms, s.latency_p99_ms, s.latency_max_ms)
@@ -161,6 +181,8 @@ mod tests {
             category: None,
             score: None,
             handled: true,
+            shield: false,
+            helper_action: None,
         }
     }
 

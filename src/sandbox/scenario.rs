@@ -26,6 +26,22 @@ pub struct ScenarioMessage {
     /// When to post, in milliseconds from the scenario's start.
     #[serde(default)]
     pub at_ms: u64,
+    /// A helper's action at `at_ms` instead of a message: `shieldup` (for `duration_minutes`)
+    /// or `shielddown`, done through the bot's shield controls as `/shield shieldup` does.
+    /// The line's `content` is then only a note; nothing is posted.
+    #[serde(default)]
+    pub helper_action: Option<HelperAction>,
+    /// How long a `shieldup` lasts, in minutes (default 60).
+    #[serde(default)]
+    pub duration_minutes: Option<u32>,
+}
+
+/// A helper's action in a scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HelperAction {
+    Shieldup,
+    Shielddown,
 }
 
 fn default_account_age_days() -> f64 {

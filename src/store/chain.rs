@@ -30,7 +30,7 @@ pub const GENESIS: Hash = [0u8; 32];
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// A message was quarantined; `record` is its full initial state.
-    Quarantined { record: QuarantineRecord },
+    Quarantined { record: Box<QuarantineRecord> },
     /// A quarantined message was edited on Discord before it was deleted.
     Edited {
         record_id: RecordId,
@@ -38,7 +38,10 @@ pub enum Event {
         at_ms: i64,
     },
     /// Discord removed the message (or it was already gone).
-    Removed { record_id: RecordId, removal: Removal },
+    Removed {
+        record_id: RecordId,
+        removal: Removal,
+    },
     /// A helper released or confirmed the item (or put it back on hold).
     StatusChanged {
         record_id: RecordId,
@@ -204,7 +207,7 @@ impl Replay {
                 if self.records.contains_key(&record.id) {
                     return Err(format!("record {} quarantined twice", record.id));
                 }
-                self.records.insert(record.id, record.clone());
+                self.records.insert(record.id, (**record).clone());
             }
             Event::Edited {
                 record_id,

@@ -63,12 +63,16 @@ impl Store {
         let mut decisions = Vec::new();
         for status in [Status::Released, Status::Confirmed] {
             for record in self.records_with_status(status)? {
-                let in_period = record.decided_ms.is_some_and(|t| t >= from_ms && t < until_ms);
+                let in_period = record
+                    .decided_ms
+                    .is_some_and(|t| t >= from_ms && t < until_ms);
                 if in_period && scope.includes(&record) {
                     decisions.push(digest_item(&record));
                 }
             }
         }
-        Ok(digest::build(from_ms, until_ms, &items, &decisions, options))
+        Ok(digest::build(
+            from_ms, until_ms, &items, &decisions, options,
+        ))
     }
 }

@@ -77,7 +77,9 @@ impl EvidencePack {
     pub fn build(store: &Store, selection: Selection) -> Result<EvidencePack, StoreError> {
         let report = store.verify()?;
         if let Some(b) = report.first_break {
-            return Err(StoreError::Corrupt(format!("the store does not verify: {b}")));
+            return Err(StoreError::Corrupt(format!(
+                "the store does not verify: {b}"
+            )));
         }
         let records: Vec<QuarantineRecord> = store
             .all_records()?
@@ -88,12 +90,19 @@ impl EvidencePack {
         let mut links = Vec::new();
         for (entry, hash) in store.chain_entries(1)? {
             let body = entry.body()?;
-            let show = entry.event.record_id().is_some_and(|id| disclosed.contains(&id));
+            let show = entry
+                .event
+                .record_id()
+                .is_some_and(|id| disclosed.contains(&id));
             links.push(ExportedLink {
                 seq: entry.seq,
                 hash: chain::to_hex(&hash),
                 body_sha256: chain::to_hex(&chain::sha256(&body)),
-                entry: if show { Some(serde_json::to_value(&entry)?) } else { None },
+                entry: if show {
+                    Some(serde_json::to_value(&entry)?)
+                } else {
+                    None
+                },
             });
         }
         let head = store.chain_head()?;
@@ -130,18 +139,22 @@ pub fn verify_pack(pack: &EvidencePack) -> VerifyReport {
         head_hash: chain::to_hex(&GENESIS),
         first_break: None,
     };
-    let broken = |mut report: VerifyReport, seq: u64, record_id: Option<RecordId>, reason: String| {
-        let message_id = record_id.and_then(|id| {
-            pack.records.iter().find(|r| r.id == id).map(|r| r.message_id)
-        });
-        report.first_break = Some(ChainBreak {
-            seq,
-            record_id,
-            message_id,
-            reason,
-        });
-        report
-    };
+    let broken =
+        |mut report: VerifyReport, seq: u64, record_id: Option<RecordId>, reason: String| {
+            let message_id = record_id.and_then(|id| {
+                pack.records
+                    .iter()
+                    .find(|r| r.id == id)
+                    .map(|r| r.message_id)
+            });
+            report.first_break = Some(ChainBreak {
+                seq,
+                record_id,
+                message_id,
+                reason,
+            });
+            report
+        };
     let mut prev = GENESIS;
     let mut replay = Replay::default();
     for (i, link) in pack.chain.iter().enumerate() {
@@ -152,30 +165,62 @@ pub fn verify_pack(pack: &EvidencePack) -> VerifyReport {
             .and_then(|e| serde_json::from_value::<ChainEntry>(e.clone()).ok())
             .and_then(|e| e.event.record_id());
         if link.seq != expected_seq {
-            return broken(report, expected_seq, None, format!("link {expected_seq} is missing"));
+            return broken(
+                report,
+                expected_seq,
+                None,
+                format!("link {expected_seq} is missing"),
+            );
         }
         let Some(mut digest) = chain::from_hex(&link.body_sha256) else {
-            return broken(report, link.seq, record_id, "body_sha256 is not a hash".into());
+            return broken(
+                report,
+                link.seq,
+                record_id,
+                "body_sha256 is not a hash".into(),
+            );
         };
         if let Some(entry_value) = &link.entry {
             let body = chain::canonical_json(entry_value);
             let actual = chain::sha256(body.as_bytes());
             if actual != digest {
-                return broken(report, link.seq, record_id, "disclosed entry differs from its digest (altered)".into());
+                return broken(
+                    report,
+                    link.seq,
+                    record_id,
+                    "disclosed entry differs from its digest (altered)".into(),
+                );
             }
             digest = actual;
         }
         let hash = chain::link_hash(&prev, &digest);
         if chain::from_hex(&link.hash) != Some(hash) {
-            return broken(report, link.seq, record_id, "hash mismatch: the link was altered".into());
+            return broken(
+                report,
+                link.seq,
+                record_id,
+                "hash mismatch: the link was altered".into(),
+            );
         }
         if let Some(entry_value) = &link.entry {
             let entry: ChainEntry = match serde_json::from_value(entry_value.clone()) {
                 Ok(e) => e,
-                Err(e) => return broken(report, link.seq, None, format!("entry is not readable: {e}")),
+                Err(e) => {
+                    return broken(
+                        report,
+                        link.seq,
+                        None,
+                        format!("entry is not readable: {e}"),
+                    )
+                }
             };
             if entry.seq != link.seq || entry.prev_hash != chain::to_hex(&prev) {
-                return broken(report, link.seq, record_id, "entry's seq or prev_hash does not match its place".into());
+                return broken(
+                    report,
+                    link.seq,
+                    record_id,
+                    "entry's seq or prev_hash does not match its place".into(),
+                );
             }
             if let Err(reason) = replay.apply(&entry) {
                 return broken(report, link.seq, record_id, reason);
@@ -186,21 +231,45 @@ pub fn verify_pack(pack: &EvidencePack) -> VerifyReport {
         report.head_hash = chain::to_hex(&prev);
     }
     if pack.head.seq != report.entries || chain::from_hex(&pack.head.hash) != Some(prev) {
-        return broken(report, pack.head.seq, None, "the chain does not end at the stated head".into());
+        return broken(
+            report,
+            pack.head.seq,
+            None,
+            "the chain does not end at the stated head".into(),
+        );
     }
     for record in &pack.records {
         let Some(expected) = replay.records.get(&record.id) else {
-            return broken(report, 0, Some(record.id), "exported record has no disclosed history in the chain".into());
+            return broken(
+                report,
+                0,
+                Some(record.id),
+                "exported record has no disclosed history in the chain".into(),
+            );
         };
         let same = serde_json::to_value(expected).ok() == serde_json::to_value(record).ok();
         if !same {
             let seq = last_seq_of(pack, record.id);
-            return broken(report, seq, Some(record.id), "exported record differs from its chained history (altered)".into());
+            return broken(
+                report,
+                seq,
+                Some(record.id),
+                "exported record differs from its chained history (altered)".into(),
+            );
         }
         report.records += 1;
     }
-    if let Some(id) = replay.records.keys().find(|id| !pack.records.iter().any(|r| r.id == **id)) {
-        return broken(report, last_seq_of(pack, *id), Some(*id), "a disclosed record is missing from the records".into());
+    if let Some(id) = replay
+        .records
+        .keys()
+        .find(|id| !pack.records.iter().any(|r| r.id == **id))
+    {
+        return broken(
+            report,
+            last_seq_of(pack, *id),
+            Some(*id),
+            "a disclosed record is missing from the records".into(),
+        );
     }
     report
 }

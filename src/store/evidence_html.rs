@@ -18,16 +18,29 @@ pub fn render(pack: &EvidencePack) -> String {
 
     h.push_str("<h1>shieldbot evidence report</h1>\n<section id=\"summary\"><h2>Summary</h2><dl>");
     let escalated = pack.records.iter().filter(|r| r.escalated()).count();
-    let authors: std::collections::BTreeSet<u64> = pack.records.iter().map(|r| r.author_id).collect();
+    let authors: std::collections::BTreeSet<u64> =
+        pack.records.iter().map(|r| r.author_id).collect();
     dl(&mut h, "Generated", &time(pack.generated_ms));
     dl(&mut h, "Items", &pack.records.len().to_string());
-    dl(&mut h, "Escalated (credible threats)", &escalated.to_string());
+    dl(
+        &mut h,
+        "Escalated (credible threats)",
+        &escalated.to_string(),
+    );
     dl(&mut h, "Distinct authors", &authors.len().to_string());
     if let (Some(first), Some(last)) = (pack.records.first(), pack.records.last()) {
-        dl(&mut h, "Period", &format!("{} to {}", time(first.sent_ms), time(last.sent_ms)));
+        dl(
+            &mut h,
+            "Period",
+            &format!("{} to {}", time(first.sent_ms), time(last.sent_ms)),
+        );
     }
     dl(&mut h, "Selection", &selection_text(pack));
-    dl(&mut h, "Hash chain head", &format!("entry {} — {}", pack.head.seq, pack.head.hash));
+    dl(
+        &mut h,
+        "Hash chain head",
+        &format!("entry {} — {}", pack.head.seq, pack.head.hash),
+    );
     h.push_str("</dl><p class=\"note\">Every item is part of a SHA-256 hash chain: each entry commits to the one before it. \
 The JSON file delivered with this report holds the same data and the chain; <code>shieldbot verify FILE</code> \
 re-checks it and names the first altered entry. Entries about items outside this report are included \
@@ -36,9 +49,9 @@ as digests only.</p></section>\n");
     h.push_str("<section id=\"timeline\"><h2>Timeline</h2><table><thead><tr><th>Item</th><th>Sent (UTC)</th>\
 <th>Author</th><th>Account age</th><th>Verdict</th><th>Status</th></tr></thead><tbody>\n");
     for r in &pack.records {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td><a href=\"#item-{id}\">{idt}</a></td><td>{sent}</td><td>{name} ({author})</td><td>{age} days</td><td>{verdict}</td><td>{status}</td></tr>\n",
+            "<tr><td><a href=\"#item-{id}\">{idt}</a></td><td>{sent}</td><td>{name} ({author})</td><td>{age} days</td><td>{verdict}</td><td>{status}</td></tr>",
             id = r.id.0,
             idt = esc(&r.id.to_string()),
             sent = time(r.sent_ms),
@@ -78,21 +91,64 @@ as digests only.</p></section>\n");
 }
 
 fn item(h: &mut String, r: &QuarantineRecord) {
-    let _ = write!(h, "<article class=\"item\" id=\"item-{}\"><h3>Item {}{}</h3><dl>", r.id.0, esc(&r.id.to_string()),
-        if r.escalated() { " <span class=\"threat\">ESCALATED</span>" } else { "" });
+    let _ = write!(
+        h,
+        "<article class=\"item\" id=\"item-{}\"><h3>Item {}{}</h3><dl>",
+        r.id.0,
+        esc(&r.id.to_string()),
+        if r.escalated() {
+            " <span class=\"threat\">ESCALATED</span>"
+        } else {
+            ""
+        }
+    );
     dl(h, "Message link", &r.link());
-    dl(h, "Server / channel / message id", &format!("{} / {} / {}", r.guild_id, r.channel_id, r.message_id));
+    dl(
+        h,
+        "Server / channel / message id",
+        &format!("{} / {} / {}", r.guild_id, r.channel_id, r.message_id),
+    );
     dl(h, "Sent", &time(r.sent_ms));
-    dl(h, "Author", &format!("{} (user id {})", r.author_name, r.author_id));
-    dl(h, "Account created", &format!("{} ({} days before the message)", time(r.author_created_ms), r.account_age_days()));
-    dl(h, "Joined the server", &r.member_joined_ms.map(time).unwrap_or_else(|| "unknown".into()));
-    dl(h, "Aimed at (user ids)", &r.target_user_ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", "));
+    dl(
+        h,
+        "Author",
+        &format!("{} (user id {})", r.author_name, r.author_id),
+    );
+    dl(
+        h,
+        "Account created",
+        &format!(
+            "{} ({} days before the message)",
+            time(r.author_created_ms),
+            r.account_age_days()
+        ),
+    );
+    dl(
+        h,
+        "Joined the server",
+        &r.member_joined_ms
+            .map(time)
+            .unwrap_or_else(|| "unknown".into()),
+    );
+    dl(
+        h,
+        "Aimed at (user ids)",
+        &r.target_user_ids
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
     dl(h, "Quarantined", &time(r.quarantined_ms));
-    dl(h, "Removed from Discord", &match r.removal {
-        Removal::Pending => "pending".to_string(),
-        Removal::Deleted { at_ms } => format!("deleted at {}", time(at_ms)),
-        Removal::AlreadyGone { at_ms } => format!("already gone at {}", time(at_ms)),
-    });
+    dl(
+        h,
+        "Removed from Discord",
+        &match r.removal {
+            Removal::Pending => "pending".to_string(),
+            Removal::Deleted { at_ms } => format!("deleted at {}", time(at_ms)),
+            Removal::AlreadyGone { at_ms } => format!("already gone at {}", time(at_ms)),
+        },
+    );
     dl(h, "Bot's verdict", &verdict_text(r));
     let review = match (r.decided_by, r.decided_ms) {
         (Some(by), Some(at)) => format!("{} by user {} at {}", r.status, by, time(at)),
@@ -108,7 +164,12 @@ fn item(h: &mut String, r: &QuarantineRecord) {
     if !r.edits.is_empty() {
         h.push_str("<h4>Earlier versions</h4>");
         for e in &r.edits {
-            let _ = write!(h, "<p class=\"small\">until {}</p><pre class=\"text\">{}</pre>", time(e.at_ms), esc(&e.content));
+            let _ = write!(
+                h,
+                "<p class=\"small\">until {}</p><pre class=\"text\">{}</pre>",
+                time(e.at_ms),
+                esc(&e.content)
+            );
         }
     }
     if !r.attachment_urls.is_empty() {
@@ -125,13 +186,33 @@ fn item(h: &mut String, r: &QuarantineRecord) {
             ReasonSource::Model { probability } => format!("model, p={probability:.2}"),
             ReasonSource::Context { signal } => format!("context: {signal}"),
         };
-        let quote = reason.quote.as_deref().map(|q| format!(" — “{}”", esc(q))).unwrap_or_default();
-        let _ = write!(h, "<li>{} (severity {}; {}): {}{}</li>", reason.category, reason.severity, esc(&source), esc(&reason.detail), quote);
+        let quote = reason
+            .quote
+            .as_deref()
+            .map(|q| format!(" — “{}”", esc(q)))
+            .unwrap_or_default();
+        let _ = write!(
+            h,
+            "<li>{} (severity {}; {}): {}{}</li>",
+            reason.category,
+            reason.severity,
+            esc(&source),
+            esc(&reason.detail),
+            quote
+        );
     }
     h.push_str("</ul>");
     if !r.scores.is_empty() {
-        let scores: Vec<String> = r.scores.iter().map(|(c, p)| format!("{c} {p:.2}")).collect();
-        let _ = write!(h, "<p class=\"small\">Scores: {}</p>", esc(&scores.join(", ")));
+        let scores: Vec<String> = r
+            .scores
+            .iter()
+            .map(|(c, p)| format!("{c} {p:.2}"))
+            .collect();
+        let _ = write!(
+            h,
+            "<p class=\"small\">Scores: {}</p>",
+            esc(&scores.join(", "))
+        );
     }
     h.push_str("</article>\n");
 }

@@ -43,8 +43,14 @@ pub fn record_id_suffix(key: &[u8]) -> Option<RecordId> {
 /// All index keys a record should have, as (index name, key).
 pub fn index_keys(record: &QuarantineRecord) -> [(&'static str, Vec<u8>); 3] {
     [
-        ("idx_time", by_time(record.quarantined_ms, record.id).to_vec()),
-        ("idx_author", by_author(record.author_id, record.id).to_vec()),
+        (
+            "idx_time",
+            by_time(record.quarantined_ms, record.id).to_vec(),
+        ),
+        (
+            "idx_author",
+            by_author(record.author_id, record.id).to_vec(),
+        ),
         ("idx_status", by_status(record.status, record.id).to_vec()),
     ]
 }
@@ -76,7 +82,13 @@ mod tests {
 
     #[test]
     fn record_id_is_recovered_from_index_keys() {
-        assert_eq!(record_id_suffix(&by_time(5, RecordId(9))), Some(RecordId(9)));
-        assert_eq!(record_id_suffix(&by_status(Status::Released, RecordId(7))), Some(RecordId(7)));
+        assert_eq!(
+            record_id_suffix(&by_time(5, RecordId(9))),
+            Some(RecordId(9))
+        );
+        assert_eq!(
+            record_id_suffix(&by_status(Status::Released, RecordId(7))),
+            Some(RecordId(7))
+        );
     }
 }

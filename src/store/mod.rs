@@ -40,15 +40,15 @@ pub use chain::{ChainBreak, ChainEntry, Event};
 pub use delete_queue::{DeleteOutcome, DeleteTask};
 pub use digest_input::{digest_item, DigestScope};
 pub use record::{
-    snowflake_created_ms, EditVersion, NewQuarantine, QuarantineRecord, RecordId, Removal,
-    Status, DISCORD_EPOCH_MS,
+    snowflake_created_ms, EditVersion, NewQuarantine, QuarantineRecord, RecordId, Removal, Status,
+    DISCORD_EPOCH_MS,
 };
 pub use verify::VerifyReport;
 
 use crate::clock::{Clock, SystemClock};
 use chain::{Hash, GENESIS};
 use sled::transaction::{
-    ConflictableTransactionError, TransactionError, TransactionalTree, Transactional,
+    ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
 };
 use std::path::Path;
 use std::sync::Arc;
@@ -122,7 +122,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("records", &self.records.len()).finish()
+        f.debug_struct("Store")
+            .field("records", &self.records.len())
+            .finish()
     }
 }
 
@@ -225,7 +227,14 @@ impl Store {
                 idx_author.insert(&keys::by_author(record.author_id, id), &[])?;
                 idx_status.insert(&keys::by_status(record.status, id), &[])?;
                 deletes.insert(&message_key, encode(&task)?)?;
-                append(chain, meta, now, Event::Quarantined { record })?;
+                append(
+                    chain,
+                    meta,
+                    now,
+                    Event::Quarantined {
+                        record: Box::new(record),
+                    },
+                )?;
                 Ok(Quarantined { id, created: true })
             },
         );
@@ -490,7 +499,9 @@ impl Store {
     /// The last chain entry's position.
     pub fn chain_head(&self) -> Result<ChainHead, StoreError> {
         Ok(match self.meta.get(HEAD)? {
-            Some(v) => decode_head(&v).ok_or_else(|| StoreError::Corrupt("bad chain head".into()))?,
+            Some(v) => {
+                decode_head(&v).ok_or_else(|| StoreError::Corrupt("bad chain head".into()))?
+            }
             None => ChainHead {
                 seq: 0,
                 hash: GENESIS,
@@ -528,10 +539,11 @@ impl Store {
 
     /// Note that `message_id` in `channel_id` was processed. Only ever moves forward.
     pub fn mark_processed(&self, channel_id: u64, message_id: u64) -> Result<(), StoreError> {
-        self.markers.fetch_and_update(keys::u64_key(channel_id), |old| {
-            let old = old.and_then(keys::read_u64).unwrap_or(0);
-            Some(keys::u64_key(old.max(message_id)).to_vec())
-        })?;
+        self.markers
+            .fetch_and_update(keys::u64_key(channel_id), |old| {
+                let old = old.and_then(keys::read_u64).unwrap_or(0);
+                Some(keys::u64_key(old.max(message_id)).to_vec())
+            })?;
         Ok(())
     }
 
@@ -571,8 +583,15 @@ impl Store {
     }
 
     /// One runtime setting.
-    pub fn setting(&self, guild_id: u64, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
-        match self.settings.get(keys::guild_scoped(guild_id, key.as_bytes()))? {
+    pub fn setting(
+        &self,
+        guild_id: u64,
+        key: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        match self
+            .settings
+            .get(keys::guild_scoped(guild_id, key.as_bytes()))?
+        {
             Some(v) => Ok(Some(serde_json::from_slice(&v)?)),
             None => Ok(None),
         }

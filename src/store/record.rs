@@ -197,6 +197,9 @@ mod tests {
     #[test]
     fn snowflake_time_matches_discord_docs_example() {
         // Discord's documentation example: 175928847299117063 -> 2016-04-30 11:18:25.796 UTC.
-        assert_eq!(snowflake_created_ms(175_928_847_299_117_063), 1_462_015_105_796);
+        assert_eq!(
+            snowflake_created_ms(175_928_847_299_117_063),
+            1_462_015_105_796
+        );
     }
 }

@@ -32,18 +32,23 @@ pub(super) fn verify_store(store: &Store) -> Result<VerifyReport, StoreError> {
     let mut replay = Replay::default();
     let mut last_touch: BTreeMap<RecordId, u64> = BTreeMap::new();
     let mut prev = GENESIS;
-    let mut expected_seq = 1u64;
     let mut report = VerifyReport {
         entries: 0,
         records: 0,
         head_hash: chain::to_hex(&GENESIS),
         first_break: None,
     };
-    for item in store.chain.iter() {
+    for (index, item) in store.chain.iter().enumerate() {
+        let expected_seq = index as u64 + 1;
         let (key, value) = item?;
         let seq = keys::read_u64(&key).unwrap_or(0);
         if seq != expected_seq {
-            return fail(report, expected_seq, None, format!("entry {expected_seq} is missing (next stored is {seq})"));
+            return fail(
+                report,
+                expected_seq,
+                None,
+                format!("entry {expected_seq} is missing (next stored is {seq})"),
+            );
         }
         let Some((stored_hash, body)) = split_chain_value(&value) else {
             return fail(report, seq, None, "entry is truncated".into());
@@ -53,9 +58,10 @@ pub(super) fn verify_store(store: &Store) -> Result<VerifyReport, StoreError> {
         if chain::link_hash(&prev, &chain::sha256(body)) != stored_hash {
             let reason = "hash mismatch: the entry or its hash was altered".to_string();
             let mut report = with_message(fail_now(report, seq, record_id, reason), &replay);
-            if let (Some(b), Some(Event::Quarantined { record })) =
-                (report.first_break.as_mut(), parsed.as_ref().map(|e| &e.event))
-            {
+            if let (Some(b), Some(Event::Quarantined { record })) = (
+                report.first_break.as_mut(),
+                parsed.as_ref().map(|e| &e.event),
+            ) {
                 b.message_id = Some(record.message_id);
             }
             return Ok(report);
@@ -67,10 +73,20 @@ pub(super) fn verify_store(store: &Store) -> Result<VerifyReport, StoreError> {
             .map(|v| chain::canonical_json(&v))
             .ok();
         if canonical.as_deref().map(str::as_bytes) != Some(body) {
-            return fail(report, seq, record_id, "entry is not in canonical form".into());
+            return fail(
+                report,
+                seq,
+                record_id,
+                "entry is not in canonical form".into(),
+            );
         }
         if entry.seq != seq || entry.prev_hash != chain::to_hex(&prev) {
-            return fail(report, seq, record_id, "entry's seq or prev_hash does not match its place".into());
+            return fail(
+                report,
+                seq,
+                record_id,
+                "entry's seq or prev_hash does not match its place".into(),
+            );
         }
         if let Err(reason) = replay.apply(&entry) {
             return fail(report, seq, record_id, reason);
@@ -81,7 +97,6 @@ pub(super) fn verify_store(store: &Store) -> Result<VerifyReport, StoreError> {
         prev = stored_hash;
         report.entries = seq;
         report.head_hash = chain::to_hex(&prev);
-        expected_seq += 1;
     }
 
     let head = store.chain_head()?;
@@ -107,19 +122,34 @@ pub(super) fn verify_store(store: &Store) -> Result<VerifyReport, StoreError> {
         let seq = last_touch.get(&id).copied().unwrap_or(0);
         let Some(expected) = replay.records.get(&id) else {
             return Ok(with_message(
-                fail_now(report, seq, Some(id), "stored record has no history in the chain".into()),
+                fail_now(
+                    report,
+                    seq,
+                    Some(id),
+                    "stored record has no history in the chain".into(),
+                ),
                 &replay,
             ));
         };
         if serde_json::to_vec(expected)? != bytes.as_ref() {
-            let r = fail_now(report, seq, Some(id), "stored record differs from the chain's history (altered)".into());
+            let r = fail_now(
+                report,
+                seq,
+                Some(id),
+                "stored record differs from the chain's history (altered)".into(),
+            );
             return Ok(with_message(r, &replay));
         }
         report.records += 1;
     }
     if let Some(id) = replay.records.keys().find(|id| !stored_ids.contains(id)) {
         let seq = last_touch.get(id).copied().unwrap_or(0);
-        let r = fail_now(report, seq, Some(*id), "record in the chain is missing from the store".into());
+        let r = fail_now(
+            report,
+            seq,
+            Some(*id),
+            "record in the chain is missing from the store".into(),
+        );
         return Ok(with_message(r, &replay));
     }
 
@@ -131,7 +161,12 @@ pub(super) fn verify_store(store: &Store) -> Result<VerifyReport, StoreError> {
             .get(keys::u64_key(record.message_id))?
             .and_then(|v| keys::read_u64(&v));
         if mapped != Some(record.id.0) {
-            let r = fail_now(report, seq, Some(record.id), "message lookup does not point at this record".into());
+            let r = fail_now(
+                report,
+                seq,
+                Some(record.id),
+                "message lookup does not point at this record".into(),
+            );
             return Ok(with_message(r, &replay));
         }
         for (index, key) in keys::index_keys(record) {
@@ -141,7 +176,12 @@ pub(super) fn verify_store(store: &Store) -> Result<VerifyReport, StoreError> {
                 _ => &store.idx_status,
             };
             if !tree.contains_key(&key)? {
-                let r = fail_now(report, seq, Some(record.id), format!("{index} entry missing"));
+                let r = fail_now(
+                    report,
+                    seq,
+                    Some(record.id),
+                    format!("{index} entry missing"),
+                );
                 return Ok(with_message(r, &replay));
             }
         }
@@ -152,12 +192,26 @@ pub(super) fn verify_store(store: &Store) -> Result<VerifyReport, StoreError> {
         ("idx_status", &store.idx_status),
     ] {
         if tree.len() != replay.records.len() {
-            let r = fail_now(report, 0, None, format!("{name} has {} entries for {} records", tree.len(), replay.records.len()));
+            let r = fail_now(
+                report,
+                0,
+                None,
+                format!(
+                    "{name} has {} entries for {} records",
+                    tree.len(),
+                    replay.records.len()
+                ),
+            );
             return Ok(r);
         }
     }
     if store.by_message.len() != replay.records.len() {
-        return fail(report, 0, None, "message lookup has entries for unknown records".into());
+        return fail(
+            report,
+            0,
+            None,
+            "message lookup has entries for unknown records".into(),
+        );
     }
     Ok(report)
 }
@@ -171,7 +225,12 @@ fn fail(
     Ok(fail_now(report, seq, record_id, reason))
 }
 
-fn fail_now(mut report: VerifyReport, seq: u64, record_id: Option<RecordId>, reason: String) -> VerifyReport {
+fn fail_now(
+    mut report: VerifyReport,
+    seq: u64,
+    record_id: Option<RecordId>,
+    reason: String,
+) -> VerifyReport {
     report.first_break = Some(ChainBreak {
         seq,
         record_id,

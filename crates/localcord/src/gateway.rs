@@ -29,6 +29,8 @@ pub enum Disconnect {
     Close(u16),
     /// The TCP connection just ends, with no close frame (the client sees 1006).
     Abrupt,
+    /// Op 7 RECONNECT: Discord asks the client to reconnect and RESUME.
+    Reconnect,
 }
 
 /// Counters of what clients did on the gateway.
@@ -109,6 +111,10 @@ impl GatewayState {
                 let command = match how {
                     Disconnect::Close(code) => ConnCommand::Close(code, "localcord fault".into()),
                     Disconnect::Abrupt => ConnCommand::Abort,
+                    Disconnect::Reconnect => {
+                        let reconnect = json!({"op": 7, "s": null, "t": null, "d": null});
+                        ConnCommand::Frame(reconnect.to_string())
+                    }
                 };
                 let _ = conn.tx.send(command);
                 count += 1;

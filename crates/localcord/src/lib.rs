@@ -36,18 +36,52 @@
 //! * [`LocalDiscord::serenity_http`] / [`LocalDiscord::serenity_client`]: `HttpBuilder::proxy`
 //!   with `ratelimiter_disabled(true)` (with the rate limiter on, serenity ignores the proxy).
 //! * [`LocalDiscord::start_with_tls`] then [`LocalDiscord::serenity_https_http`] /
-//!   [`LocalDiscord::serenity_https_client`]: real HTTPS on a second port with a test CA, and a
-//!   reqwest client that resolves `discord.com` to it, so serenity's own rate limiter runs
-//!   against real 429s.
+//!   [`LocalDiscord::serenity_https_client`] / [`LocalDiscord::https_reqwest_client`]: real
+//!   HTTPS on a second port with a test CA, and a reqwest 0.12 client (serenity's) that resolves
+//!   `discord.com` to it, so serenity's own rate limiter runs against real 429s.
+//! * Your own builder: `HttpBuilder::new(server.bot_token()).proxy(server.http_url())
+//!   .ratelimiter_disabled(true)`, then `ClientBuilder::new_with_http(http, intents)`.
 //!
-//! # Scripting, observing, faults
-//! See the methods on [`LocalDiscord`]: `create_*`/`add_member`/`post_message`/`edit_message`/
-//! `invoke_slash_command`/`click_button`/`trigger_automod` script the world; `requests`,
-//! `wait_for_request`, `wait_until`, `channel_messages`, `dms_to`, `dispatches` observe it;
-//! `drop_gateway`, `refuse_identify`, `inject_rest_fault` break it.
+//! # Scripting (each call dispatches the gateway event Discord would)
+//! `create_guild` (the bot joins as an Administrator member), `create_role`,
+//! `create_text_channel`, `create_thread` (THREAD_CREATE), `create_user(name, created_at)`
+//! (the snowflake carries the account age), `add_member(guild, user, joined_at, roles)`,
+//! `post_message(NewMessage)` / `try_post_message` (mentions from `<@id>` or `.mentioning()`,
+//! `.replying_to(id)`, `.at(time)` to backdate; returns the stored message), `edit_message`,
+//! `delete_message` (as the author), `invoke_slash_command(SlashCommand)` and
+//! `click_button(ButtonClick)` (INTERACTION_CREATE; returns an [`InteractionHandle`]),
+//! `trigger_automod(AutoModExecution)`, `create_automod_rule`.
+//!
+//! # Observing
+//! `requests()` / `requests_matching(method, "/channels/*/messages/*")` (every REST request:
+//! method, path, query, JSON or `payload_json`, file names, raw body, audit-log reason, time
+//! received, status answered), `wait_for_request(pred, timeout)`, `wait_until(cond, timeout)`
+//! (re-checked on every change, no polling), `wait_for_ready`, `dispatches()` (event, payload,
+//! seq, time sent), `channel_messages`, `message`, `dms_to(user)`, `member`, `is_banned`,
+//! `automod_rules`, `registered_commands`, `interaction_callbacks`, `interaction_messages`,
+//! `gateway_stats`.
+//!
+//! # Faults and limits
+//! `drop_gateway(Disconnect::Close(4000) | Disconnect::Abrupt)` (clients RESUME; dispatches
+//! sent meanwhile are replayed), `refuse_identify(true)` (close 4004),
+//! `inject_rest_fault(RestFault::rate_limited | server_error | delay (...).times(n))` (Discord's
+//! 429 body and `Retry-After`/`X-RateLimit-*` headers), `add_rate_limit(RateLimitRule)`,
+//! `enforce_discord_rate_limits()` (global 50/s, deletes by message age, bulk delete per guild).
+//!
+//! # Behaviour that mirrors Discord (and so catches bot mistakes)
+//! * Intents: a session gets only the events its intents ask for; without MESSAGE_CONTENT,
+//!   guild message content/embeds/attachments/components arrive empty unless the message
+//!   mentions the bot (AutoMod execution content too).
+//! * AutoMod keyword rules are enforced on `post_message`: a blocking match never lands, each
+//!   action dispatches AUTO_MODERATION_ACTION_EXECUTION, alerts post a type-24 message, timeouts
+//!   apply. Timed-out or banned authors' posts are refused.
+//! * Bulk delete takes 2-100 ids younger than 14 days; errors carry Discord's `code`/`message`.
 //!
 //! Ids are plain `u64` snowflakes. Users are minted with a chosen creation time
 //! ([`snowflake_at`]), so account age is real to any bot reading it from the id.
+//! Fidelity is tested: every dispatch parses into serenity's models (`tests/dispatch_fidelity.rs`)
+//! and every REST answer validates against Discord's OpenAPI spec vendored in `spec/`
+//! (`tests/openapi_conformance.rs`).
 
 mod automod_enforcement;
 mod faults;

@@ -21,6 +21,10 @@ pub(crate) struct RouteKey<'a> {
     pub method: &'a str,
     /// Path below `/api/v10`.
     pub route: &'a str,
+    /// The guild the route's channel or guild belongs to, when known.
+    pub guild: Option<u64>,
+    /// For a single message route: the message's age, `None` when it does not exist.
+    pub message_age: Option<Duration>,
 }
 
 impl RouteKey<'_> {
@@ -86,7 +90,38 @@ struct Window {
 #[derive(Debug, Default)]
 pub(crate) struct RateLimits {
     rules: Vec<RateLimitRule>,
-    windows: HashMap<(usize, String), Window>,
+    discord: bool,
+    windows: HashMap<String, Window>,
+}
+
+/// Discord's global limit: requests per second per bot, across routes.
+const GLOBAL_PER_SECOND: u32 = 50;
+
+/// The bucket Discord puts a request in (issue 9, discord-api-docs #8330), if any:
+/// message deletes per channel by message age (a missing message counts as young), bulk delete
+/// once per second per guild.
+fn discord_bucket(key: &RouteKey<'_>) -> Option<(String, u32, Duration)> {
+    let segments: Vec<&str> = key.route.trim_matches('/').split('/').collect();
+    match (key.method, segments.as_slice()) {
+        ("DELETE", ["channels", channel, "messages", _]) => {
+            let age = key.message_age.unwrap_or_default();
+            let (class, limit, window) = if age < Duration::from_secs(10) {
+                ("young", 5, Duration::from_secs(1))
+            } else if age < Duration::from_secs(14 * 24 * 3600) {
+                ("recent", 3, Duration::from_millis(333))
+            } else {
+                ("old", 30, Duration::from_secs(4))
+            };
+            Some((format!("delete-{class}:{channel}"), limit, window))
+        }
+        ("POST", ["channels", channel, "messages", "bulk-delete"]) => {
+            let scope = key
+                .guild
+                .map_or_else(|| channel.to_string(), |g| g.to_string());
+            Some((format!("bulk-delete:{scope}"), 1, Duration::from_secs(1)))
+        }
+        _ => None,
+    }
 }
 
 fn unix_now() -> f64 {
@@ -106,43 +141,70 @@ impl RateLimits {
         self.admit_at(key, Instant::now())
     }
 
+    pub fn enable_discord_limits(&mut self) {
+        self.discord = true;
+    }
+
     fn admit_at(&mut self, key: &RouteKey<'_>, now: Instant) -> Admission {
-        let Some((index, rule)) = self.rules.iter().enumerate().find(|(_, r)| r.matches(key))
-        else {
-            return Admission::Admitted(Vec::new());
-        };
-        let bucket = format!("localcord-{index}");
-        let window = self
-            .windows
-            .entry((index, key.major_parameter().to_string()))
-            .or_insert(Window {
-                started: now,
-                used: 0,
-            });
-        if now.duration_since(window.started) >= rule.window {
-            *window = Window {
+        let interaction_callback = key.route.starts_with("/interactions/");
+        if self.discord && !interaction_callback {
+            if let Admission::Limited(mut limited) = self.take(
+                "global".to_string(),
+                GLOBAL_PER_SECOND,
+                Duration::from_secs(1),
+                now,
+            ) {
+                limited.global = true;
+                return Admission::Limited(limited);
+            }
+        }
+        let bucket = self
+            .rules
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.matches(key))
+            .map(|(index, rule)| {
+                (
+                    format!("rule-{index}:{}", key.major_parameter()),
+                    rule.limit,
+                    rule.window,
+                )
+            })
+            .or_else(|| self.discord.then(|| discord_bucket(key)).flatten());
+        match bucket {
+            Some((bucket, limit, window)) => self.take(bucket, limit, window, now),
+            None => Admission::Admitted(Vec::new()),
+        }
+    }
+
+    /// Takes one request from a fixed-window bucket.
+    fn take(&mut self, bucket: String, limit: u32, window: Duration, now: Instant) -> Admission {
+        let state = self.windows.entry(bucket.clone()).or_insert(Window {
+            started: now,
+            used: 0,
+        });
+        if now.duration_since(state.started) >= window {
+            *state = Window {
                 started: now,
                 used: 0,
             };
         }
-        let reset_after = rule
-            .window
-            .saturating_sub(now.duration_since(window.started));
-        if window.used >= rule.limit {
+        let reset_after = window.saturating_sub(now.duration_since(state.started));
+        if state.used >= limit {
             return Admission::Limited(Limited {
                 retry_after: reset_after,
                 global: false,
                 bucket,
-                limit: rule.limit,
+                limit,
             });
         }
-        window.used += 1;
+        state.used += 1;
         let seconds = reset_after.as_secs_f64();
         Admission::Admitted(vec![
-            ("X-RateLimit-Limit".to_string(), rule.limit.to_string()),
+            ("X-RateLimit-Limit".to_string(), limit.to_string()),
             (
                 "X-RateLimit-Remaining".to_string(),
-                (rule.limit - window.used).to_string(),
+                (limit - state.used).to_string(),
             ),
             (
                 "X-RateLimit-Reset".to_string(),
@@ -161,6 +223,14 @@ impl crate::LocalDiscord {
     /// Enforces a rate-limit bucket from now on (rules are checked in the order added).
     pub fn add_rate_limit(&self, rule: RateLimitRule) {
         lock(&self.hub.rate_limits).add(rule);
+    }
+
+    /// Enforces Discord's own limits from now on (issue 9): the global limit (50 requests/s,
+    /// interaction callbacks exempt, 429 with `X-RateLimit-Global`), message deletes per channel
+    /// by message age (younger than 10 s: 5/s; up to 14 days: 3 per 0.333 s; older: 30 per 4 s;
+    /// a missing message counts as young) and bulk delete once per second per guild.
+    pub fn enforce_discord_rate_limits(&self) {
+        lock(&self.hub.rate_limits).enable_discord_limits();
     }
 }
 
@@ -206,6 +276,69 @@ pub(crate) fn too_many_requests(limited: &Limited) -> (serde_json::Value, Vec<(S
 mod tests {
     use super::*;
 
+    fn key(method: &'static str, route: &'static str, age: Option<Duration>) -> RouteKey<'static> {
+        RouteKey {
+            method,
+            route,
+            guild: Some(7),
+            message_age: age,
+        }
+    }
+
+    fn admitted(limits: &mut RateLimits, key: &RouteKey<'_>, at: Instant) -> bool {
+        matches!(limits.admit_at(key, at), Admission::Admitted(_))
+    }
+
+    #[test]
+    fn discord_delete_buckets_depend_on_message_age_and_the_global_limit_caps_all() {
+        let mut limits = RateLimits::default();
+        limits.enable_discord_limits();
+        let start = Instant::now();
+        let young = key(
+            "DELETE",
+            "/channels/1/messages/9",
+            Some(Duration::from_secs(1)),
+        );
+        let recent = key(
+            "DELETE",
+            "/channels/1/messages/8",
+            Some(Duration::from_secs(60)),
+        );
+        assert_eq!(
+            (0..6)
+                .filter(|_| admitted(&mut limits, &young, start))
+                .count(),
+            5
+        );
+        assert_eq!(
+            (0..4)
+                .filter(|_| admitted(&mut limits, &recent, start))
+                .count(),
+            3
+        );
+        let bulk = key("POST", "/channels/1/messages/bulk-delete", None);
+        assert_eq!(
+            (0..2)
+                .filter(|_| admitted(&mut limits, &bulk, start))
+                .count(),
+            1
+        );
+        let get = key("GET", "/channels/1/messages", None);
+        let admitted_gets = (0..60)
+            .filter(|_| admitted(&mut limits, &get, start))
+            .count();
+        assert_eq!(
+            admitted_gets,
+            50 - 6 - 4 - 2,
+            "the global limit counts every request received, refused ones too"
+        );
+        match limits.admit_at(&get, start) {
+            Admission::Limited(limited) => assert!(limited.global),
+            Admission::Admitted(_) => panic!("over the global limit"),
+        }
+        assert!(admitted(&mut limits, &get, start + Duration::from_secs(1)));
+    }
+
     #[test]
     fn a_bucket_admits_its_limit_per_channel_then_refuses_until_the_window_ends() {
         let mut limits = RateLimits::default();
@@ -216,14 +349,8 @@ mod tests {
             Duration::from_secs(1),
         ));
         let start = Instant::now();
-        let a = RouteKey {
-            method: "DELETE",
-            route: "/channels/1/messages/9",
-        };
-        let b = RouteKey {
-            method: "DELETE",
-            route: "/channels/2/messages/9",
-        };
+        let a = key("DELETE", "/channels/1/messages/9", None);
+        let b = key("DELETE", "/channels/2/messages/9", None);
         assert!(matches!(limits.admit_at(&a, start), Admission::Admitted(_)));
         assert!(matches!(limits.admit_at(&a, start), Admission::Admitted(_)));
         assert!(matches!(limits.admit_at(&a, start), Admission::Limited(_)));

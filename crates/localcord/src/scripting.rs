@@ -631,7 +631,18 @@ impl LocalDiscord {
                 .unwrap_or_else(snowflake_now);
             let mut users = serde_json::Map::new();
             let mut members = serde_json::Map::new();
-            for option in &command.options {
+            // User options anywhere in the tree (inside subcommands and groups too).
+            fn user_options(options: &[Value], out: &mut Vec<Value>) {
+                for option in options {
+                    if let Some(nested) = option["options"].as_array() {
+                        user_options(nested, out);
+                    }
+                    out.push(option.clone());
+                }
+            }
+            let mut flat = Vec::new();
+            user_options(&command.options, &mut flat);
+            for option in &flat {
                 if option["type"].as_u64() == Some(6) {
                     if let Some(user) = parse_id(&option["value"]) {
                         users.insert(user.to_string(), world.user_json(user));
@@ -667,16 +678,25 @@ impl LocalDiscord {
     }
 
     /// Clicks a button on a message as `user` (INTERACTION_CREATE type 3); `None` if the
-    /// message is not in the channel.
+    /// message is not in the channel (an ephemeral interaction message sent in the channel counts).
     pub fn click_button(&self, click: ButtonClick) -> Option<InteractionHandle> {
         let (handle, payload) = {
             let mut world = lock(&self.hub.world);
             let guild = world.guild_of_channel(click.channel)?;
+            // A message in the channel, or an ephemeral one the bot sent through an interaction
+            // (Discord lets its recipient click buttons on those too).
             let message = world
                 .channels
                 .get(&click.channel)?
                 .messages
-                .get(&click.message)?
+                .get(&click.message)
+                .or_else(|| {
+                    world
+                        .interactions
+                        .values()
+                        .filter(|i| i.channel_id == click.channel)
+                        .find_map(|i| i.messages.get(&click.message))
+                })?
                 .clone();
             let (mut record, mut payload) =
                 Self::interaction_base(&world, 3, guild, click.channel, click.user);

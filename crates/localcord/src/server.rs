@@ -185,6 +185,7 @@ async fn handle(
             answer(&hub, &api, &authorization).await
         }
     };
+    tracing::debug!(%method, %path, status = reply.status, "localcord REST");
     lock(&hub.requests).push(RecordedRequest {
         method,
         path,
@@ -237,9 +238,12 @@ async fn answer(hub: &SharedHub, api: &ApiRequest, authorization: &str) -> Reply
         Some(FaultKind::Delay(delay)) => tokio::time::sleep(delay).await,
         None => {}
     }
+    let (guild, message_age) = route_context(hub, &api.route);
     let key = RouteKey {
         method: &api.method,
         route: &api.route,
+        guild,
+        message_age,
     };
     let admission = lock(&hub.rate_limits).admit(&key);
     match admission {
@@ -249,6 +253,38 @@ async fn answer(hub: &SharedHub, api: &ApiRequest, authorization: &str) -> Reply
             reply.headers.extend(headers);
             reply
         }
+    }
+}
+
+/// What the rate limiter needs to know about a route: its guild and, for one message, its age.
+fn route_context(hub: &SharedHub, route: &str) -> (Option<u64>, Option<std::time::Duration>) {
+    let segments: Vec<&str> = route.trim_matches('/').split('/').collect();
+    let world = lock(&hub.world);
+    match segments.as_slice() {
+        ["channels", channel, rest @ ..] => {
+            let channel: u64 = channel.parse().unwrap_or(0);
+            let guild = world.guild_of_channel(channel);
+            let age = match rest {
+                ["messages", message] => message
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|m| {
+                        world
+                            .channels
+                            .get(&channel)
+                            .is_some_and(|c| c.messages.contains_key(m))
+                    })
+                    .map(|m| {
+                        (Utc::now() - crate::snowflake::snowflake_time(m))
+                            .to_std()
+                            .unwrap_or_default()
+                    }),
+                _ => None,
+            };
+            (guild, age)
+        }
+        ["guilds", guild, ..] => (guild.parse().ok(), None),
+        _ => (None, None),
     }
 }
 

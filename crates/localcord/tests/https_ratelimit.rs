@@ -103,3 +103,39 @@ async fn a_full_client_runs_over_https_with_the_rate_limiter_on() {
         .iter()
         .all(|r| r.tls));
 }
+
+#[tokio::test]
+async fn discords_delete_buckets_are_enforced_and_serenity_paces_itself() {
+    let server = LocalDiscord::start_with_tls().await.unwrap();
+    let town = town(&server);
+    server.enforce_discord_rate_limits();
+    let http = server.serenity_https_http().unwrap();
+    let ids: Vec<u64> = (0..7)
+        .map(|n| {
+            let posted = server
+                .post_message(NewMessage::new(
+                    town.channel,
+                    town.alice,
+                    format!("spam {n}"),
+                ))
+                .unwrap();
+            posted["id"].as_str().unwrap().parse().unwrap()
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    for id in &ids {
+        ChannelId::new(town.channel)
+            .delete_message(&http, serenity::all::MessageId::new(*id))
+            .await
+            .unwrap();
+    }
+    assert!(server.channel_messages(town.channel).is_empty());
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "7 young deletes at 5/s need a second window, took {:?}",
+        started.elapsed()
+    );
+    let deletes = server.requests_matching("DELETE", "/channels/*/messages/*");
+    assert_eq!(deletes.iter().filter(|r| r.status == 429).count(), 0);
+    assert_eq!(deletes.iter().filter(|r| r.status == 204).count(), 7);
+}

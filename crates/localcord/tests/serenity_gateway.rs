@@ -123,6 +123,11 @@ async fn resumes_after_an_abrupt_drop_without_losing_a_dispatch() {
 }
 
 #[tokio::test]
+async fn resumes_after_an_op7_reconnect_without_losing_a_dispatch() {
+    resume_without_loss(Disconnect::Reconnect).await;
+}
+
+#[tokio::test]
 async fn refused_identify_is_invalid_authentication() {
     let server = LocalDiscord::start().await.unwrap();
     server.refuse_identify(true);

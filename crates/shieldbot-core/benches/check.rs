@@ -130,6 +130,18 @@ fn hostile() -> Vec<(&'static str, String)> {
         ("evasive_4000_chars", evasive),
         ("spaced_4000_chars", spaced),
         ("emoji_10000", "🔪".repeat(10_000)),
+        (
+            "mixed_emoji_4000",
+            "🔪🪦🔫⚰💀🐒🏠".chars().cycle().take(4000).collect(),
+        ),
+        (
+            "cjk_cyrillic_4000",
+            "разбитое 心 ｋｉｌｌ ȳ"
+                .chars()
+                .cycle()
+                .take(4000)
+                .collect(),
+        ),
     ]
 }
 

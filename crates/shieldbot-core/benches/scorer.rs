@@ -2,7 +2,7 @@
 //! + model + policy) on real tweets, and loading the model file.
 //!
 //! Run from anywhere: `cargo bench -p shieldbot-core --bench scorer -- --warm-up-time 1
-//! --measurement-time 3`. Messages are the TweetEval offensive validation tweets
+//! --measurement-time 3` (`SHIELDBOT_BENCH_MODEL=FILE` benches another model file). Messages are the TweetEval offensive validation tweets
 //! (data/public/tweeteval-offensive/val_text.txt); throughput is reported in messages/s.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
@@ -18,9 +18,13 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The shipped model, or the file named by `SHIELDBOT_BENCH_MODEL` (to compare variants).
 fn model_bytes() -> Vec<u8> {
-    let path = repo().join("config/model/shieldbot.model");
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run `shieldbot train`)", path.display()))
+    let path = std::env::var_os("SHIELDBOT_BENCH_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("config/model/shieldbot.model"));
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run `shieldbot train`)", path.display()))
 }
 
 fn messages() -> Vec<String> {
@@ -38,7 +42,10 @@ fn rules() -> CompiledRules {
     if let Ok(entries) = std::fs::read_dir(&dir) {
         let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         paths.sort();
-        for p in paths.into_iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
+        for p in paths
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        {
             let text = std::fs::read_to_string(&p).unwrap();
             packs.push(RulePack::from_toml_str(&text, &p.display().to_string()).unwrap());
         }

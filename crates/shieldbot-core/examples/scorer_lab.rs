@@ -20,7 +20,9 @@ fn read(p: &str) -> String {
 
 fn corpus(dir: &str) -> Vec<CorpusRow> {
     let mut out = Vec::new();
-    let Ok(entries) = fs::read_dir(dir) else { return out };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return out;
+    };
     let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for p in paths {
@@ -66,7 +68,11 @@ fn main() {
         corpus_test.len()
     );
     let variants: Vec<String> = std::env::args().skip(1).collect();
-    let variants = if variants.is_empty() { vec!["base".to_string()] } else { variants };
+    let variants = if variants.is_empty() {
+        vec!["base".to_string()]
+    } else {
+        variants
+    };
     for v in variants {
         let mut params = TrainParams::default();
         let mut mixture = Mixture::default();
@@ -78,6 +84,7 @@ fn main() {
                 "cmin" => params.features.char_min = val.parse().unwrap(),
                 "cmax" => params.features.char_max = val.parse().unwrap(),
                 "nobi" => params.features.word_bigrams = false,
+                "tri" => params.features.word_trigrams = true,
                 "nouni" => params.features.word_unigrams = false,
                 "epochs" => params.epochs = val.parse().unwrap(),
                 "lr" => params.learning_rate = val.parse().unwrap(),
@@ -97,7 +104,22 @@ fn main() {
         let mut model = train(&splits.train, &params, &mut |_| {});
         let train_s = t.elapsed().as_secs_f32();
         calibrate(&mut model, &splits.validation);
-        report(&v, &model, &sources, &splits.olid_held_out, &corpus_test, train_s);
+        report(
+            &v,
+            &model,
+            &sources,
+            &splits.olid_held_out,
+            &corpus_test,
+            train_s,
+        );
+        if std::env::var("LAB_SPEED").is_ok() {
+            let texts: Vec<String> = sources
+                .tweeteval_offensive_validation
+                .iter()
+                .map(|(t, _)| t.clone())
+                .collect();
+            speed(&model, &texts);
+        }
         if let Ok(out) = std::env::var("LAB_SAVE") {
             fs::write(&out, model.to_bytes()).unwrap();
         }
@@ -126,16 +148,40 @@ fn report(name: &str, model: &Model, s: &Sources, held: &[OlidRow], test: &[Corp
         if rows.is_empty() {
             return "-".into();
         }
-        let scored: Vec<(f32, bool)> = rows.iter().map(|r| (score(model, &r.text)[0], r.abuse)).collect();
+        let scored: Vec<(f32, bool)> = rows
+            .iter()
+            .map(|r| (score(model, &r.text)[0], r.abuse))
+            .collect();
         let cm = binary_metrics(&scored, th);
         let mut cats = String::new();
-        for c in [Category::Threat, Category::Sexual, Category::Identity, Category::Insult, Category::SelfHarm, Category::Doxxing] {
-            let v: Vec<f32> = rows.iter().zip(&scored).filter(|(r, _)| r.category == Some(c)).map(|(_, s)| s.0).collect();
+        for c in [
+            Category::Threat,
+            Category::Sexual,
+            Category::Identity,
+            Category::Insult,
+            Category::SelfHarm,
+            Category::Doxxing,
+        ] {
+            let v: Vec<f32> = rows
+                .iter()
+                .zip(&scored)
+                .filter(|(r, _)| r.category == Some(c))
+                .map(|(_, s)| s.0)
+                .collect();
             if !v.is_empty() {
-                cats.push_str(&format!(" {}={:.2}", &c.as_str()[..3], v.iter().filter(|p| **p >= th).count() as f32 / v.len() as f32));
+                cats.push_str(&format!(
+                    " {}={:.2}",
+                    &c.as_str()[..3],
+                    v.iter().filter(|p| **p >= th).count() as f32 / v.len() as f32
+                ));
             }
         }
-        format!("rec {:.3} kept {:.3} auc {:.3}{cats}", cm.recall, cm.true_negatives as f64 / (cm.true_negatives + cm.false_positives).max(1) as f64, cm.roc_auc)
+        format!(
+            "rec {:.3} kept {:.3} auc {:.3}{cats}",
+            cm.recall,
+            cm.true_negatives as f64 / (cm.true_negatives + cm.false_positives).max(1) as f64,
+            cm.roc_auc
+        )
     };
     println!(
         "{name:30} te: mF1 {:.4} auc {:.4} P {:.3} R {:.3} th {:.3} | IND rec {:.3} | cval: {} | ctest: {} | {:.1}s",
@@ -143,10 +189,55 @@ fn report(name: &str, model: &Model, s: &Sources, held: &[OlidRow], test: &[Corp
         cv(&s.corpus_validation), if std::env::var("LAB_TEST").is_ok() { cv(test) } else { "(not shown)".into() }, secs
     );
     if std::env::var("LAB_DEBUG").is_ok() {
-        let mut fp: Vec<(f32, &CorpusRow)> = s.corpus_validation.iter().map(|r| (score(model, &r.text)[0], r)).filter(|(p, r)| (*p >= th) != r.abuse).collect();
+        let mut fp: Vec<(f32, &CorpusRow)> = s
+            .corpus_validation
+            .iter()
+            .map(|r| (score(model, &r.text)[0], r))
+            .filter(|(p, r)| (*p >= th) != r.abuse)
+            .collect();
         fp.sort_by(|a, b| b.0.total_cmp(&a.0));
         for (p, r) in fp.iter().take(60) {
-            println!("  {:.2} {} {:10} {:8} {}", p, if r.abuse {"MISS"} else {"FP  "}, r.kind, r.dodge, r.text);
+            println!(
+                "  {:.2} {} {:10} {:8} {}",
+                p,
+                if r.abuse { "MISS" } else { "FP  " },
+                r.kind,
+                r.dodge,
+                r.text
+            );
         }
     }
+}
+
+/// `LAB_SPEED=1`: where scoring time goes (features alone vs the whole model), as the fastest
+/// of many passes (robust to a busy machine).
+#[allow(dead_code)]
+pub fn speed(model: &Model, texts: &[String]) {
+    use shieldbot_core::scorer::features::for_each_feature;
+    let folded: Vec<String> = texts
+        .iter()
+        .map(|t| shieldbot_core::normalise::normalise(t).folded().to_string())
+        .collect();
+    let n = folded.len() as f64;
+    let (mut feat, mut full, mut total, mut acc) = (f64::MAX, f64::MAX, 0usize, 0f32);
+    for _ in 0..40 {
+        let t = Instant::now();
+        for f in &folded {
+            total += for_each_feature(f, model.feature_config(), |b| {
+                std::hint::black_box(b);
+            });
+        }
+        feat = feat.min(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        for f in &folded {
+            acc += model.logits(f)[0];
+        }
+        full = full.min(t.elapsed().as_secs_f64());
+    }
+    println!(
+        "features: {:.0} ns/msg ({:.1} feats/msg); logits: {:.0} ns/msg ({acc})",
+        feat / n * 1e9,
+        total as f64 / n / 40.0,
+        full / n * 1e9
+    );
 }

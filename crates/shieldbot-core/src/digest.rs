@@ -178,26 +178,47 @@ pub enum DigestEntry {
 impl DigestEntry {
     fn rank_key(&self) -> (bool, Severity, usize, usize, i64) {
         match self {
-            DigestEntry::Single { escalated, severity, category, sent_ms, .. } => {
-                (*escalated, *severity, rank_of(*category), 1, -*sent_ms)
-            }
-            DigestEntry::Campaign { escalated, severity, category, count, first_ms, .. } => {
-                (*escalated, *severity, rank_of(*category), *count, -*first_ms)
-            }
+            DigestEntry::Single {
+                escalated,
+                severity,
+                category,
+                sent_ms,
+                ..
+            } => (*escalated, *severity, rank_of(*category), 1, -*sent_ms),
+            DigestEntry::Campaign {
+                escalated,
+                severity,
+                category,
+                count,
+                first_ms,
+                ..
+            } => (
+                *escalated,
+                *severity,
+                rank_of(*category),
+                *count,
+                -*first_ms,
+            ),
         }
     }
 
     /// True for escalated items or campaigns.
     pub fn escalated(&self) -> bool {
         match self {
-            DigestEntry::Single { escalated, .. } | DigestEntry::Campaign { escalated, .. } => *escalated,
+            DigestEntry::Single { escalated, .. } | DigestEntry::Campaign { escalated, .. } => {
+                *escalated
+            }
         }
     }
 }
 
 /// Seriousness rank of a category: higher is worse (from [`Category::ALL`]'s order).
 fn rank_of(category: Category) -> usize {
-    Category::ALL.len() - Category::ALL.iter().position(|c| *c == category).unwrap_or(Category::ALL.len())
+    Category::ALL.len()
+        - Category::ALL
+            .iter()
+            .position(|c| *c == category)
+            .unwrap_or(Category::ALL.len())
 }
 
 /// An author and how many of the period's items are theirs.
@@ -273,12 +294,14 @@ pub fn build(
             }
         }
     }
-    entries.sort_by(|a, b| b.rank_key().cmp(&a.rank_key()));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.rank_key()));
     let escalations = entries.iter().filter(|e| e.escalated()).cloned().collect();
 
     let mut by_author: HashMap<u64, (usize, &str)> = HashMap::new();
     for item in items {
-        let e = by_author.entry(item.author_id).or_insert((0, &item.author_name));
+        let e = by_author
+            .entry(item.author_id)
+            .or_insert((0, &item.author_name));
         e.0 += 1;
     }
     let mut top_authors: Vec<AuthorCount> = by_author
@@ -362,7 +385,11 @@ fn campaign(
             median: ages[ages.len() / 2],
             max: ages[ages.len() - 1],
         },
-        text: ShownText::new(&representative(&members).content, exposure, options.preview_words),
+        text: ShownText::new(
+            &representative(&members).content,
+            exposure,
+            options.preview_words,
+        ),
     }
 }
 
@@ -370,7 +397,9 @@ fn campaign(
 fn representative<'a>(members: &[&'a DigestItem]) -> &'a DigestItem {
     let mut freq: HashMap<String, usize> = HashMap::new();
     for m in members {
-        *freq.entry(normalise_for_similarity(&m.content)).or_default() += 1;
+        *freq
+            .entry(normalise_for_similarity(&m.content))
+            .or_default() += 1;
     }
     members
         .iter()
@@ -413,7 +442,10 @@ const SHINGLE: usize = 4;
 pub fn normalise_for_similarity(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for word in text.split_whitespace() {
-        if word.starts_with("http://") || word.starts_with("https://") || (word.starts_with("<@") && word.ends_with('>')) {
+        if word.starts_with("http://")
+            || word.starts_with("https://")
+            || (word.starts_with("<@") && word.ends_with('>'))
+        {
             continue;
         }
         let mut pushed_space = out.is_empty();
@@ -445,7 +477,9 @@ fn shingles(normalised: &str) -> BTreeSet<u64> {
 }
 
 fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn mix(mut x: u64) -> u64 {
@@ -499,7 +533,9 @@ pub fn clusters(items: &[DigestItem], similarity: f64) -> Vec<Vec<usize>> {
             let first = members[0];
             for &other in &members[1..] {
                 let (ra, rb) = (find(&mut parent, first), find(&mut parent, other));
-                if ra != rb && estimated_jaccard(&signatures[first], &signatures[other]) >= similarity {
+                if ra != rb
+                    && estimated_jaccard(&signatures[first], &signatures[other]) >= similarity
+                {
                     parent[rb.max(ra)] = rb.min(ra);
                 }
             }
@@ -550,7 +586,11 @@ impl Digest {
         if !self.top_authors.is_empty() {
             s.push_str("\nTop authors:\n");
             for a in &self.top_authors {
-                let name = a.author_name.as_deref().map(|n| format!(" {n}")).unwrap_or_default();
+                let name = a
+                    .author_name
+                    .as_deref()
+                    .map(|n| format!(" {n}"))
+                    .unwrap_or_default();
                 s.push_str(&format!("  {}{} ({})\n", a.author_id, name, a.count));
             }
         }
@@ -579,14 +619,41 @@ fn shown(text: &ShownText) -> String {
 
 fn entry_line(e: &DigestEntry, format_time: &dyn Fn(i64) -> String) -> String {
     match e {
-        DigestEntry::Single { id, category, severity, escalated, author_id, author_name, account_age_days, text, .. } => {
+        DigestEntry::Single {
+            id,
+            category,
+            severity,
+            escalated,
+            author_id,
+            author_name,
+            account_age_days,
+            text,
+            ..
+        } => {
             let flag = if *escalated { "ESCALATED " } else { "" };
-            let name = author_name.as_deref().map(|n| format!("{n} ")).unwrap_or_default();
+            let name = author_name
+                .as_deref()
+                .map(|n| format!("{n} "))
+                .unwrap_or_default();
             format!("{flag}#{id} {category} sev {severity} by {name}({author_id}, account {account_age_days} d){}", shown(text))
         }
-        DigestEntry::Campaign { ids, count, accounts, category, severity, escalated, first_ms, last_ms, account_ages, text } => {
+        DigestEntry::Campaign {
+            ids,
+            count,
+            accounts,
+            category,
+            severity,
+            escalated,
+            first_ms,
+            last_ms,
+            account_ages,
+            text,
+        } => {
             let flag = if *escalated { "ESCALATED " } else { "" };
-            let first = ids.first().map(|i| format!(" from #{i}")).unwrap_or_default();
+            let first = ids
+                .first()
+                .map(|i| format!(" from #{i}"))
+                .unwrap_or_default();
             format!(
                 "{flag}CAMPAIGN {count} messages from {accounts} accounts{first}, {category} sev {severity}, {} to {}, account ages {}-{} d (median {}){}",
                 format_time(*first_ms),
@@ -614,7 +681,10 @@ mod tests {
 
     #[test]
     fn mask_keeps_first_letters_only() {
-        assert_eq!(mask("alpha beta gamma delta epsilon", 3), "a•••• b••• g•••• …");
+        assert_eq!(
+            mask("alpha beta gamma delta epsilon", 3),
+            "a•••• b••• g•••• …"
+        );
         assert_eq!(mask("hi", 3), "h•");
     }
 

@@ -23,11 +23,17 @@
 //! | [`digest`] | folds a period's quarantined items into the daily digest (campaigns, worst first) |
 //! | [`check`] | the whole pipeline behind one call, as `shieldbot check` uses it |
 //! | [`targeting`] | whether a message is aimed at a protected person at all |
+//! | [`pileon`] | pile-on defence: author signals, burst detection, the shield-up state machine |
+//! | [`access`] | who may use the commands and buttons |
+//! | [`backtest`] | what a proposed rule change would have done to past messages |
 
+pub mod access;
+pub mod backtest;
 pub mod category;
 pub mod check;
 pub mod digest;
 pub mod normalise;
+pub mod pileon;
 pub mod policy;
 pub mod rules;
 pub mod scorer;

@@ -31,6 +31,17 @@ pub struct Context {
     pub deny_listed: bool,
     /// A helper put the author on the allow list: their messages are never held.
     pub allow_listed: bool,
+    /// How long the author has been a member of the server, in hours (finer than
+    /// `member_days`, for the reasons and for shield-up's hold of new members).
+    pub member_hours: Option<u32>,
+    /// The first message the bot has seen from this author in this server.
+    pub first_message: bool,
+    /// Shield-up (pile-on defence) is on: scorer thresholds tighten by
+    /// `shield_threshold_factor`.
+    pub shield_up: bool,
+    /// Shield-up holds this author's message for review (a new account or new member, see
+    /// `pileon::AuthorSignals::held_by_shield`), whatever the filter says of the text.
+    pub shield_hold: bool,
 }
 
 /// One value per category, written in config as a table keyed by category name.
@@ -87,6 +98,8 @@ pub struct PolicyConfig {
     pub suspicious_threshold_factor: f32,
     /// Hold every message of a deny-listed author.
     pub quarantine_deny_listed: bool,
+    /// While shield-up is on, scorer thresholds are multiplied by this (0..=1), for everyone.
+    pub shield_threshold_factor: f32,
 }
 
 impl Default for PolicyConfig {
@@ -118,6 +131,7 @@ impl Default for PolicyConfig {
             repeat_offender_quarantines: 3,
             suspicious_threshold_factor: 0.8,
             quarantine_deny_listed: true,
+            shield_threshold_factor: 0.75,
         }
     }
 }
@@ -135,6 +149,7 @@ impl PolicyConfig {
                 "suspicious_threshold_factor",
                 self.suspicious_threshold_factor,
             ),
+            ("shield_threshold_factor", self.shield_threshold_factor),
         ];
         for (key, value) in probabilities {
             if !(0.0..=1.0).contains(&value) {
@@ -268,6 +283,11 @@ pub fn decide(
     } else {
         1.0
     };
+    let factor = if context.shield_up {
+        factor.min(config.shield_threshold_factor)
+    } else {
+        factor
+    };
 
     if let Some(scores) = scores {
         score = score.max(scores.abusive.clamp(0.0, 1.0));
@@ -340,11 +360,79 @@ pub fn decide(
         ));
     }
 
+    if context.shield_hold && candidates.is_empty() {
+        let category = scores.map_or(Category::Insult, top_category);
+        candidates.push(Candidate {
+            category,
+            severity: Severity::LOW,
+            escalate: false,
+        });
+        reasons.push(context_reason(
+            category,
+            "shield-up: new account or new member, held for review",
+        ));
+    }
+    if let Some(signals) = author_signals(context, config) {
+        let category = candidates.first().map_or(Category::Insult, |c| c.category);
+        reasons.push(context_reason(category, &signals));
+    }
+
     let verdict = verdict_from(candidates, reasons);
     if verdict.removes() {
         score = score.max(0.5);
     }
     Decision { verdict, score }
+}
+
+/// The author signals worth a reviewer's attention, in one line; `None` when there are none.
+fn author_signals(context: &Context, config: &PolicyConfig) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(days) = context
+        .account_age_days
+        .filter(|d| *d < config.new_account_days)
+    {
+        parts.push(format!(
+            "account {days} days old (new: under {})",
+            config.new_account_days
+        ));
+    }
+    match (context.member_hours, context.member_days) {
+        (Some(hours), _) if hours < config.new_member_days.max(1) * 24 => {
+            parts.push(format!("member for {hours} hours"))
+        }
+        (None, Some(days)) if days < config.new_member_days => {
+            parts.push(format!("member for {days} days"))
+        }
+        _ => {}
+    }
+    if context.first_message {
+        parts.push("first message seen in this server".to_string());
+    }
+    if context.prior_quarantines > 0 {
+        let repeat = if context.prior_quarantines >= config.repeat_offender_quarantines {
+            " (repeat offender)"
+        } else {
+            ""
+        };
+        parts.push(format!(
+            "{} earlier message(s) quarantined{repeat}",
+            context.prior_quarantines
+        ));
+    }
+    if context.deny_listed {
+        parts.push("deny-listed".to_string());
+    }
+    if context.shield_up {
+        parts.push(format!(
+            "shield-up on (scorer thresholds x{:.2})",
+            config.shield_threshold_factor
+        ));
+    }
+    if parts.is_empty() {
+        None
+    } else {
+        Some(format!("author signals: {}", parts.join(", ")))
+    }
 }
 
 fn model_reason(category: Category, severity: Severity, p: f32, threshold: f32) -> Reason {
@@ -506,6 +594,70 @@ mod tests {
             ..Context::default()
         };
         assert_eq!(verdict(&[], None, &denied).verdict.name(), "quarantine");
+    }
+
+    #[test]
+    fn shield_up_holds_new_authors_and_explains_the_signals() {
+        let held = Context {
+            account_age_days: Some(0),
+            member_hours: Some(1),
+            first_message: true,
+            shield_up: true,
+            shield_hold: true,
+            ..Context::default()
+        };
+        let d = verdict(&[], None, &held);
+        assert_eq!(d.verdict.name(), "quarantine");
+        let details: Vec<&str> = d.verdict.reasons().iter().map(|r| r.detail.as_str()).collect();
+        assert!(details.iter().any(|r| r.contains("held for review")), "{details:?}");
+        let signals = details.iter().find(|r| r.starts_with("author signals")).unwrap();
+        for part in ["account 0 days old", "member for 1 hours", "first message", "shield-up on"] {
+            assert!(signals.contains(part), "{signals}");
+        }
+        // A regular during shield-up: kept, nothing held.
+        let regular = Context {
+            account_age_days: Some(900),
+            member_hours: Some(9000),
+            shield_up: true,
+            ..Context::default()
+        };
+        assert_eq!(verdict(&[], None, &regular).verdict.name(), "allow");
+        // Allow-listed wins over the hold.
+        let trusted = Context {
+            allow_listed: true,
+            ..held
+        };
+        assert_eq!(verdict(&[], None, &trusted).verdict.name(), "allow");
+    }
+
+    #[test]
+    fn shield_up_tightens_scorer_thresholds() {
+        let mut scores = Scores::default();
+        scores.categories[Category::Insult.index()] = 0.7;
+        let regular = Context {
+            account_age_days: Some(900),
+            ..Context::default()
+        };
+        assert_eq!(verdict(&[], Some(&scores), &regular).verdict.name(), "allow");
+        let shielded = Context {
+            shield_up: true,
+            ..regular
+        };
+        assert_eq!(verdict(&[], Some(&scores), &shielded).verdict.name(), "quarantine");
+    }
+
+    #[test]
+    fn repeat_offenders_are_named_in_the_reasons() {
+        let context = Context {
+            prior_quarantines: 4,
+            ..Context::default()
+        };
+        let d = verdict(&[hit(Category::Insult, 2, Action::Quarantine)], None, &context);
+        assert!(d
+            .verdict
+            .reasons()
+            .iter()
+            .any(|r| r.detail.contains("4 earlier message(s) quarantined (repeat offender)")));
     }
 
     #[test]

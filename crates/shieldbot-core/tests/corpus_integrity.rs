@@ -76,7 +76,8 @@ impl Row {
     }
 }
 
-/// A file that could not be read as the corpus format, with every reason why.
+/// Every row of every split as read from disk, the files they came from (name, split, path),
+/// and every format problem met on the way.
 struct Corpus {
     rows: Vec<Row>,
     files: Vec<(String, &'static str, PathBuf)>,
@@ -518,7 +519,9 @@ fn every_category_and_dodge_is_present() {
 }
 
 #[test]
-fn every_split_has_both_labels_and_every_category() {
+fn every_split_has_every_category_and_dodge() {
+    // Per-category recall and per-dodge recall are reported on validation and test, so each
+    // split must hold at least one example of each.
     let corpus = load_corpus();
     let mut problems = Vec::new();
     for split in SPLITS {
@@ -537,6 +540,17 @@ fn every_split_has_both_labels_and_every_category() {
                 problems.push(format!(
                     "split {split} has no {label} row of category {category}"
                 ));
+            }
+        }
+        let dodges: BTreeSet<&str> = corpus
+            .rows
+            .iter()
+            .filter(|r| r.split == split)
+            .map(|r| r.dodge.as_str())
+            .collect();
+        for dodge in DODGES {
+            if !dodges.contains(dodge) {
+                problems.push(format!("split {split} has no row with dodge {dodge}"));
             }
         }
     }

@@ -108,13 +108,20 @@ pub(super) fn create(hub: &Hub, guild: u64, req: &ApiRequest) -> Reply {
             object.remove("id");
         }
         let rule = complete(body, guild, bot);
-        let keyword_rules = g
+        // Discord allows 6 keyword rules and one rule of each other trigger type per guild.
+        let trigger = rule["trigger_type"].as_u64();
+        let same_type = g
             .automod_rules
             .values()
-            .filter(|r| r["trigger_type"].as_u64() == Some(KEYWORD))
+            .filter(|r| r["trigger_type"].as_u64() == trigger)
             .count();
-        if rule["trigger_type"].as_u64() == Some(KEYWORD) && keyword_rules >= 6 {
-            return Reply::error(400, 30035, "Maximum number of keyword rules reached (6)");
+        let allowed = if trigger == Some(KEYWORD) { 6 } else { 1 };
+        if same_type >= allowed {
+            return Reply::error(
+                400,
+                30035,
+                &format!("Maximum number of rules of this trigger type reached ({allowed})"),
+            );
         }
         let Some(id) = crate::message::parse_id(&rule["id"]) else {
             return Reply::bad_form("invalid rule");

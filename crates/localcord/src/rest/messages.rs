@@ -134,10 +134,19 @@ pub(super) fn create(hub: &Hub, channel: u64, req: &ApiRequest) -> Reply {
             flags: req.json["flags"].as_u64().unwrap_or(0),
             ..MessageDraft::default()
         };
-        let message = world.build_message(&draft);
+        let mut message = world.build_message(&draft);
+        // Discord echoes the client's nonce once, in the answer and the MESSAGE_CREATE.
+        if let Some(nonce) = req.json.get("nonce").filter(|n| !n.is_null()) {
+            message["nonce"] = nonce.clone();
+        }
         let gateway = world.gateway_message(&message);
+        let mut stored = message.clone();
+        if let Some(object) = stored.as_object_mut() {
+            // Later fetches (history) carry no nonce.
+            object.remove("nonce");
+        }
         if let (Some(id), Some(c)) = (parse_id(&message["id"]), world.channels.get_mut(&channel)) {
-            c.messages.insert(id, message.clone());
+            c.messages.insert(id, stored);
         }
         (message, gateway)
     };

@@ -7,7 +7,7 @@ use super::pack::{ascii_word_boundaries, compile_regex, RuleError, RulePack};
 use super::{Action, MatchMode, RegexTarget, Rule, REGEX_SET_SIZE_LIMIT};
 use crate::category::{Category, Severity};
 use crate::normalise::{normalise, MatchView, Normalised};
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexSet, RegexSetBuilder};
 use std::collections::HashMap;
 use std::ops::Range;
@@ -170,9 +170,16 @@ impl CompiledRules {
             }
         }
         if !patterns.is_empty() {
-            let automaton = AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .build(&patterns)
+            // A full DFA is the fastest search (a few MB for thousands of patterns); if the
+            // pattern set is too large for one, let the crate pick a smaller automaton.
+            let build = |kind| {
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .kind(kind)
+                    .build(&patterns)
+            };
+            let automaton = build(Some(AhoCorasickKind::DFA))
+                .or_else(|_| build(None))
                 .map_err(|e| RuleError {
                     source_name: "rule packs".into(),
                     line: None,

@@ -268,7 +268,9 @@ mod tests {
     fn word_boundaries_become_ascii() {
         assert_eq!(ascii_word_boundaries(r"\bkys\b"), r"(?-u:\b)kys(?-u:\b)");
         assert_eq!(ascii_word_boundaries(r"a\\b\d"), r"a\\b\d");
-        assert!(compile_regex(r"\bkys\b", RegexTarget::Folded).unwrap().is_match("🔪 kys"));
+        assert!(compile_regex(r"\bkys\b", RegexTarget::Folded)
+            .unwrap()
+            .is_match("🔪 kys"));
     }
 
     #[test]

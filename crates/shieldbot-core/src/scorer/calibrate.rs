@@ -41,9 +41,8 @@ pub fn calibrate(model: &mut Model, validation: &[Example]) -> Vec<HeadCalibrati
             .collect();
         let positives = pairs.iter().filter(|(_, y)| *y).count();
         let negatives = pairs.len() - positives;
-        let fitted = model.head(head).trained
-            && positives >= MIN_PER_CLASS
-            && negatives >= MIN_PER_CLASS;
+        let fitted =
+            model.head(head).trained && positives >= MIN_PER_CLASS && negatives >= MIN_PER_CLASS;
         if fitted {
             let (a, b) = platt(&pairs);
             let params = model.head_mut(head);
@@ -127,7 +126,14 @@ mod tests {
 
     #[test]
     fn platt_is_monotone_increasing_for_informative_logits() {
-        let pairs = [(-2.0, false), (-1.0, false), (0.5, true), (2.0, true), (0.0, false), (1.0, true)];
+        let pairs = [
+            (-2.0, false),
+            (-1.0, false),
+            (0.5, true),
+            (2.0, true),
+            (0.0, false),
+            (1.0, true),
+        ];
         let (a, _) = platt(&pairs);
         assert!(a > 0.0);
     }

@@ -54,7 +54,10 @@ pub fn parse_olid(content: &str) -> Result<Vec<OlidRow>, ParseError> {
         let n = i + 1;
         if i == 0 {
             if !line.trim_start_matches('\u{feff}').starts_with("id\t") {
-                return Err(error(n, "expected the OLID header `id\\ttweet\\tsubtask_a\\t...`"));
+                return Err(error(
+                    n,
+                    "expected the OLID header `id\\ttweet\\tsubtask_a\\t...`",
+                ));
             }
             continue;
         }
@@ -63,25 +66,43 @@ pub fn parse_olid(content: &str) -> Result<Vec<OlidRow>, ParseError> {
         }
         let cols: Vec<&str> = line.split('\t').collect();
         if cols.len() != 5 {
-            return Err(error(n, format!("expected 5 tab-separated columns, found {}", cols.len())));
+            return Err(error(
+                n,
+                format!("expected 5 tab-separated columns, found {}", cols.len()),
+            ));
         }
         let offensive = match cols[2] {
             "OFF" => true,
             "NOT" => false,
-            other => return Err(error(n, format!("subtask_a must be OFF or NOT, not `{other}`"))),
+            other => {
+                return Err(error(
+                    n,
+                    format!("subtask_a must be OFF or NOT, not `{other}`"),
+                ))
+            }
         };
         let targeted = match cols[3] {
             "TIN" => Some(true),
             "UNT" => Some(false),
             "NULL" => None,
-            other => return Err(error(n, format!("subtask_b must be TIN, UNT or NULL, not `{other}`"))),
+            other => {
+                return Err(error(
+                    n,
+                    format!("subtask_b must be TIN, UNT or NULL, not `{other}`"),
+                ))
+            }
         };
         let target = match cols[4] {
             "IND" => Some(OlidTarget::Individual),
             "GRP" => Some(OlidTarget::Group),
             "OTH" => Some(OlidTarget::Other),
             "NULL" => None,
-            other => return Err(error(n, format!("subtask_c must be IND, GRP, OTH or NULL, not `{other}`"))),
+            other => {
+                return Err(error(
+                    n,
+                    format!("subtask_c must be IND, GRP, OTH or NULL, not `{other}`"),
+                ))
+            }
         };
         rows.push(OlidRow {
             text: cols[1].to_string(),
@@ -106,7 +127,10 @@ pub fn parse_tweeteval(text: &str, labels: &str) -> Result<Vec<(String, bool)>, 
             other => return Err(error(i + 1, format!("label must be 0 or 1, not `{other}`"))),
         };
         let Some(t) = texts.get(i) else {
-            return Err(error(i + 1, "the label file has more lines than the text file"));
+            return Err(error(
+                i + 1,
+                "the label file has more lines than the text file",
+            ));
         };
         rows.push((t.to_string(), value));
     }
@@ -141,13 +165,21 @@ pub fn parse_davidson(content: &str) -> Result<Vec<DavidsonRow>, ParseError> {
             continue;
         }
         if fields.len() != 7 {
-            return Err(error(line, format!("expected 7 fields, found {}", fields.len())));
+            return Err(error(
+                line,
+                format!("expected 7 fields, found {}", fields.len()),
+            ));
         }
         let class = match fields[5].trim() {
             "0" => 0,
             "1" => 1,
             "2" => 2,
-            other => return Err(error(line, format!("class must be 0, 1 or 2, not `{other}`"))),
+            other => {
+                return Err(error(
+                    line,
+                    format!("class must be 0, 1 or 2, not `{other}`"),
+                ))
+            }
         };
         rows.push(DavidsonRow {
             text: fields[6].clone(),
@@ -158,7 +190,9 @@ pub fn parse_davidson(content: &str) -> Result<Vec<DavidsonRow>, ParseError> {
 }
 
 /// RFC 4180 records with the line each starts on.
-fn csv_records(content: &str) -> impl Iterator<Item = Result<(usize, Vec<String>), ParseError>> + '_ {
+fn csv_records(
+    content: &str,
+) -> impl Iterator<Item = Result<(usize, Vec<String>), ParseError>> + '_ {
     let mut chars = content.chars().peekable();
     let mut line = 1usize;
     std::iter::from_fn(move || {
@@ -227,7 +261,13 @@ pub fn parse_corpus(content: &str) -> Result<Vec<CorpusRow>, ParseError> {
         let n = i + 1;
         if i == 0 {
             if line.trim_start_matches('\u{feff}').trim_end() != CORPUS_HEADER {
-                return Err(error(n, format!("expected the corpus header `{}`", CORPUS_HEADER.replace('\t', "\\t"))));
+                return Err(error(
+                    n,
+                    format!(
+                        "expected the corpus header `{}`",
+                        CORPUS_HEADER.replace('\t', "\\t")
+                    ),
+                ));
             }
             continue;
         }
@@ -236,15 +276,28 @@ pub fn parse_corpus(content: &str) -> Result<Vec<CorpusRow>, ParseError> {
         }
         let cols: Vec<&str> = line.splitn(6, '\t').collect();
         if cols.len() != 6 {
-            return Err(error(n, format!("expected 6 tab-separated columns, found {}", cols.len())));
+            return Err(error(
+                n,
+                format!("expected 6 tab-separated columns, found {}", cols.len()),
+            ));
         }
         let abuse = match cols[0].trim() {
             "abuse" => true,
             "keep" => false,
-            other => return Err(error(n, format!("label must be `abuse` or `keep`, not `{other}`"))),
+            other => {
+                return Err(error(
+                    n,
+                    format!("label must be `abuse` or `keep`, not `{other}`"),
+                ))
+            }
         };
         let category = if abuse {
-            Some(cols[1].trim().parse::<Category>().map_err(|e| error(n, e.to_string()))?)
+            Some(
+                cols[1]
+                    .trim()
+                    .parse::<Category>()
+                    .map_err(|e| error(n, e.to_string()))?,
+            )
         } else {
             None
         };
@@ -283,7 +336,11 @@ pub struct LabelledMessage {
 /// Parses an evaluation TSV: the corpus format (recognised by its header) or `label<TAB>text`
 /// lines (an optional `label<TAB>text` header is skipped).
 pub fn parse_labelled(content: &str) -> Result<Vec<LabelledMessage>, ParseError> {
-    let first = content.lines().next().unwrap_or("").trim_start_matches('\u{feff}');
+    let first = content
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches('\u{feff}');
     if first.trim_end() == CORPUS_HEADER {
         return Ok(parse_corpus(content)?
             .into_iter()
@@ -309,7 +366,10 @@ pub fn parse_labelled(content: &str) -> Result<Vec<LabelledMessage>, ParseError>
             continue;
         }
         let abusive = parse_label(label).ok_or_else(|| {
-            error(n, format!("unknown label `{label}` (use 1/0, abuse/keep, OFF/NOT, true/false)"))
+            error(
+                n,
+                format!("unknown label `{label}` (use 1/0, abuse/keep, OFF/NOT, true/false)"),
+            )
         })?;
         rows.push(LabelledMessage {
             abusive,
@@ -333,7 +393,10 @@ fn parse_label(label: &str) -> Option<bool> {
 /// removed) normalisations: lowercase ASCII letters and digits only.
 pub fn match_key(text: &str) -> String {
     let lower = text.to_lowercase().replace("@user", "").replace("url", "");
-    lower.chars().filter(|c| c.is_ascii_alphanumeric()).collect()
+    lower
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect()
 }
 
 #[cfg(test)]
@@ -388,7 +451,10 @@ mod tests {
         assert_eq!(parse_labelled("1\tok\nno tab here\n").unwrap_err().line, 2);
         assert_eq!(parse_labelled("1\tok\nperhaps\tx\n").unwrap_err().line, 2);
         let corpus = format!("{CORPUS_HEADER}\nabuse\tinsult\t1\tnone\tp\tx\n");
-        assert_eq!(parse_labelled(&corpus).unwrap()[0].category, Some(Category::Insult));
+        assert_eq!(
+            parse_labelled(&corpus).unwrap()[0].category,
+            Some(Category::Insult)
+        );
     }
 
     #[test]

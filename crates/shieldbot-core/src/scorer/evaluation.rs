@@ -32,12 +32,14 @@ pub struct Evaluation {
     pub kept_by_kind: BTreeMap<String, (usize, usize)>,
 }
 
-/// The category the model thinks a message belongs to: its highest trained category head.
+/// The abuse category the model thinks a message belongs to: its most probable trained
+/// category head. Profanity is a signal, not a kind of abuse aimed at a person, so it is never
+/// the answer. (Measured on corpus validation: this beats ranking by probability / threshold.)
 pub fn predicted_category(model: &Model, probabilities: &[f32; super::HEADS]) -> Option<Category> {
     Category::ALL
         .iter()
         .copied()
-        .filter(|c| model.head(Head::Category(*c)).trained)
+        .filter(|c| *c != Category::Profanity && model.head(Head::Category(*c)).trained)
         .max_by(|a, b| {
             probabilities[Head::Category(*a).index()]
                 .total_cmp(&probabilities[Head::Category(*b).index()])

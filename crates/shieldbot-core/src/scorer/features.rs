@@ -19,6 +19,9 @@ pub struct FeatureConfig {
     pub bucket_bits: u8,
     pub word_unigrams: bool,
     pub word_bigrams: bool,
+    /// Word trigrams ("doesnt make it", "over my dead").
+    #[serde(default)]
+    pub word_trigrams: bool,
     /// Shortest character n-gram (0 = no character n-grams).
     pub char_min: u8,
     /// Longest character n-gram.
@@ -31,6 +34,7 @@ impl Default for FeatureConfig {
             bucket_bits: 18,
             word_unigrams: true,
             word_bigrams: true,
+            word_trigrams: false,
             char_min: 3,
             char_max: 5,
         }
@@ -60,6 +64,7 @@ const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 const SEED_UNIGRAM: u64 = 0x9e37_79b9_7f4a_7c15;
 const SEED_BIGRAM: u64 = 0xc2b2_ae3d_27d4_eb4f;
+const SEED_TRIGRAM: u64 = 0x27d4_eb2f_1656_67c5;
 const SEED_CHAR: u64 = 0x1656_67b1_9e37_79f9;
 const WORD_START: u32 = '<' as u32;
 const WORD_END: u32 = '>' as u32;
@@ -73,6 +78,7 @@ pub fn for_each_feature(text: &str, config: &FeatureConfig, emit: impl FnMut(usi
         emit,
         count: 0,
         previous_word: None,
+        before_previous_word: None,
         word: [0; MAX_WORD_CHARS + 2],
     };
     let mut word_len = 0usize;
@@ -117,6 +123,7 @@ struct Extractor<'a, F: FnMut(usize)> {
     emit: F,
     count: usize,
     previous_word: Option<u64>,
+    before_previous_word: Option<u64>,
     /// The current word's characters at 1..=len, with room for the boundary marks.
     word: [u32; MAX_WORD_CHARS + 2],
 }
@@ -140,6 +147,12 @@ impl<F: FnMut(usize)> Extractor<'_, F> {
                 self.push(previous.rotate_left(23) ^ word_hash ^ SEED_BIGRAM);
             }
         }
+        if self.config.word_trigrams {
+            if let (Some(first), Some(second)) = (self.before_previous_word, self.previous_word) {
+                self.push(first.rotate_left(41) ^ second.rotate_left(23) ^ word_hash ^ SEED_TRIGRAM);
+            }
+        }
+        self.before_previous_word = self.previous_word;
         self.previous_word = Some(word_hash);
         if let (Some(len), true) = (chars, self.config.char_min > 0) {
             self.word[0] = WORD_START;
@@ -189,6 +202,7 @@ mod tests {
             bucket_bits: 20,
             word_unigrams: true,
             word_bigrams: false,
+            word_trigrams: false,
             char_min: 0,
             char_max: 0,
         }
@@ -224,11 +238,21 @@ mod tests {
     }
 
     #[test]
+    fn word_trigrams_add_one_feature_per_three_words() {
+        let c = FeatureConfig {
+            word_trigrams: true,
+            ..words_only()
+        };
+        assert_eq!(features("a b c d", &c).len(), 4 + 2);
+    }
+
+    #[test]
     fn char_ngrams_count_within_word_boundaries() {
         let c = FeatureConfig {
             bucket_bits: 20,
             word_unigrams: false,
             word_bigrams: false,
+            word_trigrams: false,
             char_min: 3,
             char_max: 3,
         };

@@ -34,12 +34,12 @@ pub struct Mixture {
 impl Default for Mixture {
     fn default() -> Self {
         Mixture {
-            olid_untargeted_abusive: false,
+            olid_untargeted_abusive: true,
             olid_group_abusive: true,
             use_davidson: true,
             use_tweeteval_hate: true,
             public_weight: 1.0,
-            corpus_weight: 5.0,
+            corpus_weight: 8.0,
         }
     }
 }
@@ -62,7 +62,11 @@ pub fn olid_example(row: &OlidRow, mixture: &Mixture) -> Example {
         let yes_if = |b: bool| if b { Label::Yes } else { Label::Unknown };
         match (row.targeted, row.target) {
             (Some(false), _) => {
-                set(&mut labels, Head::Abusive, yes_if(mixture.olid_untargeted_abusive));
+                set(
+                    &mut labels,
+                    Head::Abusive,
+                    yes_if(mixture.olid_untargeted_abusive),
+                );
                 set(&mut labels, category(Category::Profanity), Label::Yes);
                 set(&mut labels, category(Category::Insult), Label::No);
             }
@@ -70,7 +74,11 @@ pub fn olid_example(row: &OlidRow, mixture: &Mixture) -> Example {
                 set(&mut labels, Head::Abusive, Label::Yes);
                 set(&mut labels, category(Category::Insult), Label::Yes);
             }
-            _ => set(&mut labels, Head::Abusive, yes_if(mixture.olid_group_abusive)),
+            _ => set(
+                &mut labels,
+                Head::Abusive,
+                yes_if(mixture.olid_group_abusive),
+            ),
         }
     }
     Example {
@@ -83,7 +91,11 @@ pub fn olid_example(row: &OlidRow, mixture: &Mixture) -> Example {
 /// A TweetEval hate row (hate against immigrants or women as groups) as an example.
 pub fn hate_example(text: &str, hate: bool, mixture: &Mixture) -> Example {
     let mut labels = [Label::Unknown; HEADS];
-    set(&mut labels, category(Category::Identity), Label::from_bool(hate));
+    set(
+        &mut labels,
+        category(Category::Identity),
+        Label::from_bool(hate),
+    );
     Example {
         text: text.to_string(),
         labels,
@@ -194,7 +206,11 @@ pub fn assemble(sources: &Sources, mixture: &Mixture) -> Splits {
             },
         };
         // TweetEval's own label is the benchmark's truth for the offensive head.
-        set(&mut example.labels, Head::Offensive, Label::from_bool(*offensive));
+        set(
+            &mut example.labels,
+            Head::Offensive,
+            Label::from_bool(*offensive),
+        );
         example.text = text.clone();
         example.weight = 1.0;
         splits.validation.push(example);
@@ -233,7 +249,12 @@ mod tests {
     fn olid_not_says_no_everywhere_and_ind_is_an_insult() {
         let m = Mixture::default();
         let not = olid_example(
-            &OlidRow { text: "x".into(), offensive: false, targeted: None, target: None },
+            &OlidRow {
+                text: "x".into(),
+                offensive: false,
+                targeted: None,
+                target: None,
+            },
             &m,
         );
         assert!(not.labels.iter().all(|l| *l == Label::No));
@@ -248,7 +269,10 @@ mod tests {
         );
         assert_eq!(ind.labels[Head::Abusive.index()], Label::Yes);
         assert_eq!(ind.labels[category(Category::Insult).index()], Label::Yes);
-        assert_eq!(ind.labels[category(Category::Threat).index()], Label::Unknown);
+        assert_eq!(
+            ind.labels[category(Category::Threat).index()],
+            Label::Unknown
+        );
     }
 
     #[test]
@@ -264,6 +288,9 @@ mod tests {
         };
         let e = corpus_example(&row, &Mixture::default());
         assert_eq!(e.labels[Head::Abusive.index()], Label::No);
-        assert_eq!(e.labels[category(Category::Profanity).index()], Label::Unknown);
+        assert_eq!(
+            e.labels[category(Category::Profanity).index()],
+            Label::Unknown
+        );
     }
 }

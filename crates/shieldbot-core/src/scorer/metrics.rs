@@ -149,7 +149,10 @@ mod tests {
     fn perfect_separation() {
         let s = [(0.9, true), (0.8, true), (0.2, false), (0.1, false)];
         let m = binary_metrics(&s, 0.5);
-        assert_eq!((m.precision, m.recall, m.f1, m.macro_f1), (1.0, 1.0, 1.0, 1.0));
+        assert_eq!(
+            (m.precision, m.recall, m.f1, m.macro_f1),
+            (1.0, 1.0, 1.0, 1.0)
+        );
         assert_eq!(m.roc_auc, 1.0);
         let t = best_threshold(&s, Objective::MacroF1);
         assert!(t > 0.2 && t <= 0.8);
