@@ -5,7 +5,7 @@
 //! Runs on the real disk under the system temp dir (flush = fsync there).
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use shieldbot::store::{DeleteOutcome, NewQuarantine, Store};
+use shieldbot::store::{chain, ChainEntry, DeleteOutcome, Event, NewQuarantine, Store};
 use shieldbot_core::verdict::{Reason, ReasonSource};
 use shieldbot_core::{Category, Severity, Verdict};
 
@@ -69,6 +69,25 @@ fn bench(c: &mut Criterion) {
             },
             BatchSize::SmallInput,
         )
+    });
+    group.bench_function("audit_append", |b| {
+        b.iter(|| {
+            store
+                .audit(Some(1), "bench", serde_json::json!({"n": 1}))
+                .expect("audit")
+        })
+    });
+    group.bench_function("chain_entry_encode_and_hash", |b| {
+        let record = store.get_by_message(2).expect("get").expect("stored");
+        let entry = ChainEntry {
+            seq: 1,
+            at_ms: 0,
+            prev_hash: chain::to_hex(&chain::GENESIS),
+            event: Event::Quarantined {
+                record: Box::new(record),
+            },
+        };
+        b.iter(|| chain::sha256(&entry.body().expect("body")))
     });
     group.finish();
 }

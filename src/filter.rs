@@ -146,7 +146,16 @@ pub fn compile_rules(packs: &[RulePack], extra: Vec<Rule>) -> anyhow::Result<Com
 }
 
 fn load_scorer(config: &FilterConfig, base: &Base<'_>) -> anyhow::Result<Option<Arc<dyn Scorer>>> {
-    let (Some(model), Base::Dir(dir)) = (&config.model, base) else {
+    let Some(model) = &config.model else {
+        return Ok(None);
+    };
+    let Base::Dir(dir) = base else {
+        // The model is not embedded in the binary (it is large and rebuilt by `train`).
+        eprintln!(
+            "warning: the shipped config is not on disk here, so its model {} cannot be read: \
+             judging with the embedded rules only (pass --config to use a model)",
+            model.display()
+        );
         return Ok(None);
     };
     let model = crate::model_file::load_model(&dir.join(model))?;
@@ -214,7 +223,7 @@ mod tests {
         )
         .unwrap();
         let err = load_checker(Some(&config)).unwrap_err().to_string();
-        assert!(err.contains("mine.toml:1"), "{err}");
+        assert!(err.contains("mine.toml:5"), "{err}");
         assert!(err.contains("does not compile"), "{err}");
         std::fs::write(dir.path().join("mine.toml"), "[[rule]]\nid = 3\n").unwrap();
         let err = load_checker(Some(&config)).unwrap_err().to_string();

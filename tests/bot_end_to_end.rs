@@ -117,6 +117,11 @@ aliases = ["Minister Doe"]
 [guild.escalation]
 notify_protected = {notify_protected}
 show_protected_raw = false
+
+# These tests are about interception, deletion and escalation; pile-on defence (which would
+# rightly hold every message of these fresh raiders) is proved in tests/pileon_*.rs.
+[guild.pileon]
+auto_shield = false
 "#,
         store = store.display(),
         guild = town.guild,
@@ -417,8 +422,10 @@ async fn a_threat_reaches_helpers_privately_and_never_a_public_channel() {
     assert!(helper_dm.contains("https://discord.com/channels/"));
     let jane_dm = server.dms_to(town.jane)[0]["content"].as_str().unwrap().to_string();
     assert!(!jane_dm.contains(threat_text.as_str()), "{jane_dm}");
-    // Alerts never ping anyone.
-    assert!(alert["mentions"].as_array().is_none_or(|m| m.is_empty()));
+    // Alerts never ping anyone: every message the bot sent disabled mention parsing.
+    for r in server.requests_matching("POST", "/channels/*/messages") {
+        assert_eq!(r.json["allowed_mentions"]["parse"], serde_json::json!([]), "{}", r.json);
+    }
 
     bot.shutdown().await.unwrap();
     let store = Store::open(dir.path()).unwrap();
@@ -497,6 +504,7 @@ async fn websocket_drops_during_a_raid_miss_nothing() {
         .collect();
     let mut abusive = Vec::new();
     let mut kept = Vec::new();
+    let mut dropped = 0;
     for i in 0..300 {
         let (bad, text) = raid_message(&texts, i);
         let id = post(&town, raiders[i % raiders.len()], &text, true);
@@ -505,15 +513,11 @@ async fn websocket_drops_during_a_raid_miss_nothing() {
         } else {
             kept.push(id);
         }
-        match i {
-            50 | 150 => {
-                town.server.drop_gateway(Disconnect::Close(4000));
-            }
-            100 | 220 => {
-                town.server.drop_gateway(Disconnect::Abrupt);
-            }
-            _ => {}
-        }
+        dropped += match i {
+            50 | 150 => town.server.drop_gateway(Disconnect::Close(4000)),
+            100 | 220 => town.server.drop_gateway(Disconnect::Abrupt),
+            _ => 0,
+        };
         if i % 25 == 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -526,7 +530,8 @@ async fn websocket_drops_during_a_raid_miss_nothing() {
         )
         .await
         .expect("every abusive message of the raid is deleted");
-    assert!(server.gateway_stats().connections >= 5);
+    assert!(dropped >= 2, "only {dropped} connections were dropped");
+    assert!(server.gateway_stats().connections > dropped as u64);
     bot.shutdown().await.unwrap();
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.len(), abusive.len());
@@ -538,6 +543,16 @@ async fn websocket_drops_during_a_raid_miss_nothing() {
         assert!(still_there(&town, town.general, *id));
     }
     assert_no_public_leak(&town, &store);
+}
+
+/// A child process killed (SIGKILL) when dropped, so a failing test leaves no bot behind.
+struct ChildBot(std::process::Child);
+
+impl Drop for ChildBot {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// kill -9 of the real `shieldbot run` binary in the middle of a 2,000-message raid, then a
@@ -556,9 +571,10 @@ async fn restart_after_kill_mid_raid_quarantines_everything_once() {
             .arg(&config_path)
             .args(["--api-url", &town.server.http_url()])
             .env("SHIELDBOT_TOKEN", town.server.bot_token())
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", std::env::var("CHILD_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(std::process::Stdio::null())
             .spawn()
+            .map(ChildBot)
             .unwrap()
     };
     let raiders: Vec<u64> = (0..50)
@@ -583,8 +599,8 @@ async fn restart_after_kill_mid_raid_quarantines_everything_once() {
                 .wait_until(|s| !s.requests_matching("DELETE", "/channels/*/messages/*").is_empty(), WAIT)
                 .await
                 .unwrap();
-            child.kill().unwrap();
-            child.wait().unwrap();
+            child.0.kill().unwrap();
+            child.0.wait().unwrap();
         }
         let (bad, text) = raid_message(&texts, i);
         let id = post(&town, raiders[i % raiders.len()], &text, true);
@@ -601,20 +617,25 @@ async fn restart_after_kill_mid_raid_quarantines_everything_once() {
     assert!(deleted_before_restart < abusive.len(), "the kill came too late to test anything");
 
     let mut child = spawn();
-    town.server
+    let all_gone = town
+        .server
         .wait_until(
             |s| abusive.iter().all(|id| s.message(town.general, *id).is_none()),
             Duration::from_secs(60),
         )
-        .await
-        .expect("every abusive message is deleted after the restart");
+        .await;
+    let left = abusive
+        .iter()
+        .filter(|id| town.server.message(town.general, **id).is_some())
+        .count();
+    assert!(all_gone.is_ok(), "{left} of {} abusive messages left after the restart", abusive.len());
     // Graceful stop (SIGTERM): the store is flushed and unlocked.
     let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let exit = child.wait().unwrap();
+    let exit = child.0.wait().unwrap();
     assert!(exit.success(), "shieldbot run exited with {exit}");
 
     let store = Store::open(&store_dir).unwrap();

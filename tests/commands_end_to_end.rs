@@ -104,7 +104,10 @@ async fn town() -> Town {
 
 /// The running bot, its events, and a handle on the very store it writes (sled is shared by
 /// cloning; a second open of the same directory would be refused).
-async fn start_bot(town: &Town, store_dir: &Path) -> (BotHandle, broadcast::Receiver<BotEvent>, Store) {
+async fn start_bot(
+    town: &Town,
+    store_dir: &Path,
+) -> (BotHandle, broadcast::Receiver<BotEvent>, Store) {
     let config = Config::from_toml_str(&format!(
         r#"
 [store]
@@ -160,7 +163,10 @@ display_name = "Jane Doe"
     // `/shield` is registered on READY.
     let deadline = tokio::time::Instant::now() + WAIT;
     while town.server.registered_commands(Some(town.guild)).is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "/shield was never registered");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/shield was never registered"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     (handle, events, store)
@@ -185,7 +191,12 @@ async fn wait_event(
 }
 
 async fn judged(events: &mut broadcast::Receiver<BotEvent>, message_id: u64) -> Judged {
-    match wait_event(events, |e| matches!(e, BotEvent::Judged(j) if j.message_id == message_id)).await {
+    match wait_event(
+        events,
+        |e| matches!(e, BotEvent::Judged(j) if j.message_id == message_id),
+    )
+    .await
+    {
         BotEvent::Judged(j) => j,
         _ => unreachable!(),
     }
@@ -263,14 +274,20 @@ async fn answer(town: &Town, handle: InteractionHandle) -> Answer {
             if kind != 4 || !message.is_null() {
                 let flags = callback["data"]["flags"].as_u64().unwrap_or(0);
                 return Answer {
-                    content: callback["data"]["content"].as_str().unwrap_or_default().to_string(),
+                    content: callback["data"]["content"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
                     ephemeral: flags & EPHEMERAL != 0,
                     message,
                     kind,
                 };
             }
         }
-        assert!(tokio::time::Instant::now() < deadline, "the bot never answered");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the bot never answered"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -321,12 +338,21 @@ async fn rules_added_by_command_take_effect_at_once_and_bad_rules_are_refused() 
     // Registered hidden from ordinary members: default_member_permissions = Manage Server.
     let registered = town.server.registered_commands(Some(town.guild));
     assert_eq!(registered[0]["name"], "shield");
-    assert_eq!(registered[0]["default_member_permissions"], MANAGE_GUILD.to_string());
+    assert_eq!(
+        registered[0]["default_member_permissions"],
+        MANAGE_GUILD.to_string()
+    );
 
     let keyword = texts.one("keyword");
     let with_keyword = texts.one("with_keyword");
     // Before: the live filter keeps it.
-    let tested = run(&town, town.helper, &["rules", "test"], vec![string("text", with_keyword)]).await;
+    let tested = run(
+        &town,
+        town.helper,
+        &["rules", "test"],
+        vec![string("text", with_keyword)],
+    )
+    .await;
     assert!(tested.ephemeral);
     assert!(tested.content.contains("**allow**"), "{}", tested.content);
     let kept = post_at_jane(&town, town.stranger, with_keyword);
@@ -344,7 +370,11 @@ async fn rules_added_by_command_take_effect_at_once_and_bad_rules_are_refused() 
             &town,
             town.helper,
             &["rules", "add"],
-            vec![integer("kind", kind), string("pattern", pattern), integer("category", INSULT)],
+            vec![
+                integer("kind", kind),
+                string("pattern", pattern),
+                integer("category", INSULT),
+            ],
         )
         .await;
         assert!(a.ephemeral);
@@ -356,18 +386,29 @@ async fn rules_added_by_command_take_effect_at_once_and_bad_rules_are_refused() 
         &town,
         town.helper,
         &["rules", "add"],
-        vec![integer("kind", REGEX), string("pattern", &huge_regex), integer("category", INSULT)],
+        vec![
+            integer("kind", REGEX),
+            string("pattern", &huge_regex),
+            integer("category", INSULT),
+        ],
     )
     .await;
     assert!(a.content.contains("limit"), "{}", a.content);
-    assert!(settings_changes(&store).is_empty(), "a refused rule was stored");
+    assert!(
+        settings_changes(&store).is_empty(),
+        "a refused rule was stored"
+    );
 
     // Backtest, then add: the very next matching message is quarantined.
     let bt = run(
         &town,
         town.helper,
         &["rules", "backtest"],
-        vec![integer("kind", KEYWORD), string("pattern", keyword), integer("category", INSULT)],
+        vec![
+            integer("kind", KEYWORD),
+            string("pattern", keyword),
+            integer("category", INSULT),
+        ],
     )
     .await;
     assert!(bt.content.contains("Backtest"), "{}", bt.content);
@@ -391,12 +432,30 @@ async fn rules_added_by_command_take_effect_at_once_and_bad_rules_are_refused() 
     let j = judged(&mut events, held).await;
     assert_eq!(j.action, Action::Quarantined, "{j:?}");
     town.server
-        .wait_for_request(|r| r.is("DELETE", &format!("/channels/{}/messages/{held}", town.general)), WAIT)
+        .wait_for_request(
+            |r| {
+                r.is(
+                    "DELETE",
+                    &format!("/channels/{}/messages/{held}", town.general),
+                )
+            },
+            WAIT,
+        )
         .await
         .unwrap();
 
-    let tested = run(&town, town.helper, &["rules", "test"], vec![string("text", with_keyword)]).await;
-    assert!(tested.content.contains("**quarantine**"), "{}", tested.content);
+    let tested = run(
+        &town,
+        town.helper,
+        &["rules", "test"],
+        vec![string("text", with_keyword)],
+    )
+    .await;
+    assert!(
+        tested.content.contains("**quarantine**"),
+        "{}",
+        tested.content
+    );
     assert!(tested.content.contains("cmd-1"), "{}", tested.content);
 
     // Listed (paged), with the page count.
@@ -409,25 +468,63 @@ async fn rules_added_by_command_take_effect_at_once_and_bad_rules_are_refused() 
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse::<i64>().ok())
         .unwrap();
-    let last = run(&town, town.helper, &["rules", "list"], vec![integer("page", last_page)]).await;
+    let last = run(
+        &town,
+        town.helper,
+        &["rules", "list"],
+        vec![integer("page", last_page)],
+    )
+    .await;
     assert!(last.content.contains("`cmd-1`"), "{}", last.content);
 
     // Removed: the next one stays. Unknown ids are refused.
-    let removed = run(&town, town.helper, &["rules", "remove"], vec![string("id", "cmd-1")]).await;
-    assert!(removed.content.contains("Rule removed"), "{}", removed.content);
+    let removed = run(
+        &town,
+        town.helper,
+        &["rules", "remove"],
+        vec![string("id", "cmd-1")],
+    )
+    .await;
+    assert!(
+        removed.content.contains("Rule removed"),
+        "{}",
+        removed.content
+    );
     let kept_again = post_at_jane(&town, town.stranger, with_keyword);
     assert_eq!(judged(&mut events, kept_again).await.action, Action::Kept);
-    let unknown = run(&town, town.helper, &["rules", "remove"], vec![string("id", "no-such-rule")]).await;
-    assert!(unknown.content.contains("There is no rule"), "{}", unknown.content);
+    let unknown = run(
+        &town,
+        town.helper,
+        &["rules", "remove"],
+        vec![string("id", "no-such-rule")],
+    )
+    .await;
+    assert!(
+        unknown.content.contains("There is no rule"),
+        "{}",
+        unknown.content
+    );
 
     // An allow rule, attributed in the audit log.
-    let allowed = run(&town, town.helper, &["rules", "allow"], vec![string("pattern", "scunthorpe")]).await;
-    assert!(allowed.content.contains("Rule added"), "{}", allowed.content);
+    let allowed = run(
+        &town,
+        town.helper,
+        &["rules", "allow"],
+        vec![string("pattern", "scunthorpe")],
+    )
+    .await;
+    assert!(
+        allowed.content.contains("Rule added"),
+        "{}",
+        allowed.content
+    );
 
     bot.shutdown().await.unwrap();
     let changes = settings_changes(&store);
     assert_eq!(changes.len(), 3, "{changes:?}"); // add, remove, allow
-    assert!(changes.iter().all(|(key, by)| key == "commands.rules" && *by == Some(town.helper)));
+    assert!(changes
+        .iter()
+        .all(|(key, by)| key == "commands.rules" && *by == Some(town.helper)));
     assert!(store.verify().unwrap().is_ok());
 }
 
@@ -441,7 +538,10 @@ async fn hold_abusive(
     for text in texts.all("abusive") {
         let message = post_at_jane(town, town.troll, text);
         let j = judged(events, message).await;
-        assert!(matches!(j.action, Action::Quarantined | Action::Escalated), "{text}: {j:?}");
+        assert!(
+            matches!(j.action, Action::Quarantined | Action::Escalated),
+            "{text}: {j:?}"
+        );
         ids.push(j.record_id.unwrap());
     }
     ids
@@ -459,29 +559,54 @@ async fn review_release_confirm_and_act_on_authors() {
     // Review: worst first, one item per page, buttons for the item and for paging.
     let view = run(&town, town.helper, &["review"], vec![]).await;
     assert!(view.ephemeral);
-    assert!(view.content.contains(&format!("item 1 of {}", ids.len())), "{}", view.content);
+    assert!(
+        view.content.contains(&format!("item 1 of {}", ids.len())),
+        "{}",
+        view.content
+    );
     let buttons = custom_ids(&view.message);
-    let release_id = buttons.iter().find(|b| b.starts_with("shield:release:")).unwrap().clone();
+    let release_id = buttons
+        .iter()
+        .find(|b| b.starts_with("shield:release:"))
+        .unwrap()
+        .clone();
     assert!(buttons.iter().any(|b| b.starts_with("shield:confirm:")));
     assert!(buttons.iter().any(|b| b.starts_with("shield:timeout:")));
     assert!(buttons.iter().any(|b| b.starts_with("shield:ban:")));
-    assert!(buttons.contains(&"shield:page:2".to_string()), "{buttons:?}");
+    assert!(
+        buttons.contains(&"shield:page:2".to_string()),
+        "{buttons:?}"
+    );
     let first: u64 = release_id.rsplit(':').next().unwrap().parse().unwrap();
 
     // Next page.
     let page2 = click(&town, town.helper, &view.message, "shield:page:2").await;
     assert_eq!(page2.kind, 7, "paging updates the review in place");
-    assert!(page2.content.contains(&format!("item 2 of {}", ids.len())), "{}", page2.content);
+    assert!(
+        page2.content.contains(&format!("item 2 of {}", ids.len())),
+        "{}",
+        page2.content
+    );
     // Release by button: the item changes, the author's words come back as a quote.
     let released = click(&town, town.helper, &view.message, &release_id).await;
     assert!(released.ephemeral);
-    assert!(released.content.contains("released"), "{}", released.content);
-    let record = store.get(shieldbot::store::RecordId(first)).unwrap().unwrap();
+    assert!(
+        released.content.contains("released"),
+        "{}",
+        released.content
+    );
+    let record = store
+        .get(shieldbot::store::RecordId(first))
+        .unwrap()
+        .unwrap();
     assert_eq!(record.status, Status::Released);
     assert_eq!(record.decided_by, Some(town.helper));
     let quoted = town.server.channel_messages(town.general);
     assert!(
-        quoted.iter().any(|m| m["content"].as_str().unwrap_or_default().contains(&format!("> {}", record.content))),
+        quoted.iter().any(|m| m["content"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&format!("> {}", record.content))),
         "no quote re-posted"
     );
 
@@ -491,38 +616,123 @@ async fn review_release_confirm_and_act_on_authors() {
         &town,
         town.helper,
         &["confirm"],
-        vec![string("id", &format!("#{second}")), string("note", "clear abuse")],
+        vec![
+            string("id", &format!("#{second}")),
+            string("note", "clear abuse"),
+        ],
     )
     .await;
-    assert!(confirmed.content.contains("confirmed"), "{}", confirmed.content);
-    let record = store.get(shieldbot::store::RecordId(second)).unwrap().unwrap();
+    assert!(
+        confirmed.content.contains("confirmed"),
+        "{}",
+        confirmed.content
+    );
+    let record = store
+        .get(shieldbot::store::RecordId(second))
+        .unwrap()
+        .unwrap();
     assert_eq!(record.status, Status::Confirmed);
     assert_eq!(record.decision_note.as_deref(), Some("clear abuse"));
-    let again = run(&town, town.helper, &["confirm"], vec![string("id", &second.to_string())]).await;
-    assert!(again.content.contains("already confirmed"), "{}", again.content);
+    let again = run(
+        &town,
+        town.helper,
+        &["confirm"],
+        vec![string("id", &second.to_string())],
+    )
+    .await;
+    assert!(
+        again.content.contains("already confirmed"),
+        "{}",
+        again.content
+    );
 
     // Release by command of the confirmed one (a change of mind is allowed and chained).
-    let third = *ids.iter().find(|id| **id != first && **id != second).unwrap();
+    let third = *ids
+        .iter()
+        .find(|id| **id != first && **id != second)
+        .unwrap();
     // Timeout and ban by button, from a fresh review.
     let view = run(&town, town.helper, &["review"], vec![]).await;
-    let timeout = click(&town, town.helper, &view.message, &format!("shield:timeout:{third}")).await;
+    let timeout = click(
+        &town,
+        town.helper,
+        &view.message,
+        &format!("shield:timeout:{third}"),
+    )
+    .await;
     assert!(timeout.content.contains("timed out"), "{}", timeout.content);
-    assert!(town.server.member(town.guild, town.troll).unwrap()["communication_disabled_until"].is_string());
-    let ban = click(&town, town.helper, &view.message, &format!("shield:ban:{third}")).await;
+    assert!(
+        town.server.member(town.guild, town.troll).unwrap()["communication_disabled_until"]
+            .is_string()
+    );
+    let ban = click(
+        &town,
+        town.helper,
+        &view.message,
+        &format!("shield:ban:{third}"),
+    )
+    .await;
     assert!(ban.content.contains("banned"), "{}", ban.content);
-    assert!(!town.server.requests_matching("PUT", "/guilds/*/bans/*").is_empty());
+    assert!(!town
+        .server
+        .requests_matching("PUT", "/guilds/*/bans/*")
+        .is_empty());
 
     // Bad ids: clear answers, nothing changed.
     let unknown = run(&town, town.helper, &["release"], vec![string("id", "9999")]).await;
-    assert!(unknown.content.contains("There is no item #9999"), "{}", unknown.content);
-    let junk = run(&town, town.helper, &["release"], vec![string("id", "seventeen")]).await;
-    assert!(junk.content.contains("not an item number"), "{}", junk.content);
-    let junk_button = click(&town, town.helper, &view.message, "shield:release:notanumber").await;
-    assert!(junk_button.content.contains("not one shieldbot understands"), "{}", junk_button.content);
+    assert!(
+        unknown.content.contains("There is no item #9999"),
+        "{}",
+        unknown.content
+    );
+    let junk = run(
+        &town,
+        town.helper,
+        &["release"],
+        vec![string("id", "seventeen")],
+    )
+    .await;
+    assert!(
+        junk.content.contains("not an item number"),
+        "{}",
+        junk.content
+    );
+    // Malformed interactions: an option of the wrong type, an unknown subcommand.
+    let wrong_type = run(
+        &town,
+        town.helper,
+        &["rules", "add"],
+        vec![string("kind", "keyword"), string("pattern", "x"), integer("category", INSULT)],
+    )
+    .await;
+    assert!(wrong_type.ephemeral);
+    assert!(wrong_type.content.contains("Nothing was changed"), "{}", wrong_type.content);
+    let unknown_command = run(&town, town.helper, &["rules", "explode"], vec![]).await;
+    assert!(unknown_command.content.contains("Nothing was changed"), "{}", unknown_command.content);
+    let junk_button = click(
+        &town,
+        town.helper,
+        &view.message,
+        "shield:release:notanumber",
+    )
+    .await;
+    assert!(
+        junk_button
+            .content
+            .contains("not one shieldbot understands"),
+        "{}",
+        junk_button.content
+    );
 
     // Stats for the period.
     let stats = run(&town, town.helper, &["stats"], vec![integer("days", 1)]).await;
-    assert!(stats.content.contains(&format!("{} quarantined", ids.len())), "{}", stats.content);
+    assert!(
+        stats
+            .content
+            .contains(&format!("{} quarantined", ids.len())),
+        "{}",
+        stats.content
+    );
     assert!(stats.content.contains("released 1"), "{}", stats.content);
 
     bot.shutdown().await.unwrap();
@@ -541,24 +751,50 @@ async fn review_release_confirm_and_act_on_authors() {
     let audited: Vec<String> = entries
         .iter()
         .filter_map(|(e, _)| match &e.event {
-            Event::Audit { actor: Some(a), action, .. } if *a == town.helper => Some(action.clone()),
+            Event::Audit {
+                actor: Some(a),
+                action,
+                ..
+            } if *a == town.helper => Some(action.clone()),
             _ => None,
         })
         .collect();
-    assert!(audited.contains(&"author_timed_out".to_string()), "{audited:?}");
-    assert!(audited.contains(&"author_banned".to_string()), "{audited:?}");
+    assert!(
+        audited.contains(&"author_timed_out".to_string()),
+        "{audited:?}"
+    );
+    assert!(
+        audited.contains(&"author_banned".to_string()),
+        "{audited:?}"
+    );
 }
 
 /// Every command path with valid options, for the refusal test.
 fn every_command(town: &Town) -> Vec<(Vec<&'static str>, Vec<Value>)> {
     vec![
-        (vec!["rules", "add"], vec![integer("kind", KEYWORD), string("pattern", "zzzq"), integer("category", INSULT)]),
-        (vec!["rules", "allow"], vec![string("pattern", "scunthorpe")]),
+        (
+            vec!["rules", "add"],
+            vec![
+                integer("kind", KEYWORD),
+                string("pattern", "zzzq"),
+                integer("category", INSULT),
+            ],
+        ),
+        (
+            vec!["rules", "allow"],
+            vec![string("pattern", "scunthorpe")],
+        ),
         (vec!["rules", "remove"], vec![string("id", "cmd-1")]),
         (vec!["rules", "list"], vec![]),
         (vec!["rules", "test"], vec![string("text", "hello")]),
-        (vec!["rules", "backtest"], vec![integer("kind", KEYWORD), string("pattern", "zzzq")]),
-        (vec!["sensitivity"], vec![integer("category", INSULT), integer("level", 0)]),
+        (
+            vec!["rules", "backtest"],
+            vec![integer("kind", KEYWORD), string("pattern", "zzzq")],
+        ),
+        (
+            vec!["sensitivity"],
+            vec![integer("category", INSULT), integer("level", 0)],
+        ),
         (vec!["escalation"], vec![number("threshold", 0.5)]),
         (vec!["allow", "add"], vec![user("user", town.troll)]),
         (vec!["allow", "remove"], vec![user("user", town.troll)]),
@@ -588,7 +824,11 @@ async fn strangers_are_refused_every_command_and_button_and_nothing_changes() {
         let a = run(&town, town.stranger, &path, options).await;
         assert!(a.ephemeral, "{path:?}");
         assert!(a.content.starts_with("Refused"), "{path:?}: {}", a.content);
-        assert!(a.content.contains("Nothing was changed"), "{path:?}: {}", a.content);
+        assert!(
+            a.content.contains("Nothing was changed"),
+            "{path:?}: {}",
+            a.content
+        );
     }
     // Buttons check the clicker, not whoever opened the view.
     let view = run(&town, town.helper, &["review"], vec![]).await;
@@ -600,36 +840,83 @@ async fn strangers_are_refused_every_command_and_button_and_nothing_changes() {
         "shield:page:2".to_string(),
     ] {
         let a = click(&town, town.stranger, &view.message, &custom_id).await;
-        assert!(a.content.starts_with("Refused"), "{custom_id}: {}", a.content);
+        assert!(
+            a.content.starts_with("Refused"),
+            "{custom_id}: {}",
+            a.content
+        );
     }
-    assert_eq!(store.chain_head().unwrap(), head, "a refused use changed the store");
+    assert_eq!(
+        store.chain_head().unwrap(),
+        head,
+        "a refused use changed the store"
+    );
     for id in &ids {
-        assert_eq!(store.get(shieldbot::store::RecordId(*id)).unwrap().unwrap().status, Status::Held);
+        assert_eq!(
+            store
+                .get(shieldbot::store::RecordId(*id))
+                .unwrap()
+                .unwrap()
+                .status,
+            Status::Held
+        );
     }
-    assert!(town.server.requests_matching("PATCH", "/guilds/*/members/*").is_empty());
-    assert!(town.server.requests_matching("PUT", "/guilds/*/bans/*").is_empty());
+    assert!(town
+        .server
+        .requests_matching("PATCH", "/guilds/*/members/*")
+        .is_empty());
+    assert!(town
+        .server
+        .requests_matching("PUT", "/guilds/*/bans/*")
+        .is_empty());
 
     // Helpers moderate but cannot appoint; the protected person and managers can.
-    let a = run(&town, town.helper, &["helpers", "add"], vec![user("user", town.stranger)]).await;
+    let a = run(
+        &town,
+        town.helper,
+        &["helpers", "add"],
+        vec![user("user", town.stranger)],
+    )
+    .await;
     assert!(a.content.starts_with("Refused"), "{}", a.content);
     let a = run(&town, town.manager, &["rules", "list"], vec![]).await;
     assert!(a.content.contains("Rules in effect"), "{}", a.content);
-    let a = run(&town, town.jane, &["helpers", "add"], vec![user("user", town.stranger)]).await;
+    let a = run(
+        &town,
+        town.jane,
+        &["helpers", "add"],
+        vec![user("user", town.stranger)],
+    )
+    .await;
     assert!(a.content.contains("is now a helper"), "{}", a.content);
     let a = run(&town, town.stranger, &["lists"], vec![]).await;
     assert!(a.content.contains("Allow list"), "{}", a.content);
     let a = run(&town, town.helper, &["helpers", "list"], vec![]).await;
-    assert!(a.content.contains(&town.stranger.to_string()), "{}", a.content);
+    assert!(
+        a.content.contains(&town.stranger.to_string()),
+        "{}",
+        a.content
+    );
     // Revoking a configured helper takes effect at once.
-    let a = run(&town, town.manager, &["helpers", "remove"], vec![user("user", town.helper)]).await;
+    let a = run(
+        &town,
+        town.manager,
+        &["helpers", "remove"],
+        vec![user("user", town.helper)],
+    )
+    .await;
     assert!(a.content.contains("no longer a helper"), "{}", a.content);
     let a = run(&town, town.helper, &["stats"], vec![]).await;
     assert!(a.content.starts_with("Refused"), "{}", a.content);
 
     bot.shutdown().await.unwrap();
     let changes = settings_changes(&store);
-    assert!(changes.iter().any(|(k, by)| k == "commands.helpers_added" && *by == Some(town.jane)));
-    assert!(changes.iter().any(|(k, by)| k == "commands.helpers_removed" && *by == Some(town.manager)));
+    assert!(changes
+        .iter()
+        .any(|(k, by)| k == "commands.helpers_added" && *by == Some(town.jane)));
+    assert!(changes
+        .iter()
+        .any(|(k, by)| k == "commands.helpers_removed" && *by == Some(town.manager)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -640,24 +927,82 @@ async fn lists_sensitivity_and_escalation_take_effect_and_survive_a_restart() {
     let (bot, mut events, _store) = start_bot(&town, dir.path()).await;
 
     // Deny-listed: even mild criticism from them is held. Allow-listed: abuse from them is kept.
-    let a = run(&town, town.helper, &["deny", "add"], vec![user("user", town.stranger)]).await;
-    assert!(a.content.contains("added to the deny list"), "{}", a.content);
+    let a = run(
+        &town,
+        town.helper,
+        &["deny", "add"],
+        vec![user("user", town.stranger)],
+    )
+    .await;
+    assert!(
+        a.content.contains("added to the deny list"),
+        "{}",
+        a.content
+    );
     let mild = post_at_jane(&town, town.stranger, texts.one("mild"));
     assert_eq!(judged(&mut events, mild).await.action, Action::Quarantined);
-    let a = run(&town, town.helper, &["allow", "add"], vec![user("user", town.troll)]).await;
-    assert!(a.content.contains("added to the allow list"), "{}", a.content);
+    let a = run(
+        &town,
+        town.helper,
+        &["allow", "add"],
+        vec![user("user", town.troll)],
+    )
+    .await;
+    assert!(
+        a.content.contains("added to the allow list"),
+        "{}",
+        a.content
+    );
     let abusive = post_at_jane(&town, town.troll, texts.one("abusive"));
     assert_eq!(judged(&mut events, abusive).await.action, Action::Kept);
-    let a = run(&town, town.helper, &["allow", "add"], vec![user("user", town.troll)]).await;
-    assert!(a.content.contains("already on the allow list"), "{}", a.content);
+    let a = run(
+        &town,
+        town.helper,
+        &["allow", "add"],
+        vec![user("user", town.troll)],
+    )
+    .await;
+    assert!(
+        a.content.contains("already on the allow list"),
+        "{}",
+        a.content
+    );
     let a = run(&town, town.helper, &["allow", "add"], vec![]).await;
-    assert!(a.content.contains("exactly one user or one role"), "{}", a.content);
+    assert!(
+        a.content.contains("exactly one user or one role"),
+        "{}",
+        a.content
+    );
     let a = run(&town, town.helper, &["lists"], vec![]).await;
-    assert!(a.content.contains(&format!("<@{}>", town.troll)), "{}", a.content);
-    let a = run(&town, town.helper, &["allow", "remove"], vec![user("user", town.troll)]).await;
-    assert!(a.content.contains("taken off the allow list"), "{}", a.content);
-    let a = run(&town, town.helper, &["deny", "remove"], vec![user("user", town.stranger)]).await;
-    assert!(a.content.contains("taken off the deny list"), "{}", a.content);
+    assert!(
+        a.content.contains(&format!("<@{}>", town.troll)),
+        "{}",
+        a.content
+    );
+    let a = run(
+        &town,
+        town.helper,
+        &["allow", "remove"],
+        vec![user("user", town.troll)],
+    )
+    .await;
+    assert!(
+        a.content.contains("taken off the allow list"),
+        "{}",
+        a.content
+    );
+    let a = run(
+        &town,
+        town.helper,
+        &["deny", "remove"],
+        vec![user("user", town.stranger)],
+    )
+    .await;
+    assert!(
+        a.content.contains("taken off the deny list"),
+        "{}",
+        a.content
+    );
 
     // A rule in the insult category, then insult sensitivity off: its matches stay up.
     let keyword = texts.one("keyword");
@@ -665,20 +1010,47 @@ async fn lists_sensitivity_and_escalation_take_effect_and_survive_a_restart() {
         &town,
         town.helper,
         &["rules", "add"],
-        vec![integer("kind", KEYWORD), string("pattern", keyword), integer("category", INSULT), integer("severity", 3)],
+        vec![
+            integer("kind", KEYWORD),
+            string("pattern", keyword),
+            integer("category", INSULT),
+            integer("severity", 3),
+        ],
     )
     .await;
-    let off = run(&town, town.helper, &["sensitivity"], vec![integer("category", INSULT), integer("level", 0)]).await;
+    let off = run(
+        &town,
+        town.helper,
+        &["sensitivity"],
+        vec![integer("category", INSULT), integer("level", 0)],
+    )
+    .await;
     assert!(off.content.contains("insult is now off"), "{}", off.content);
     let shown = run(&town, town.helper, &["sensitivity"], vec![]).await;
-    assert!(shown.content.contains("insult: off (set by command)"), "{}", shown.content);
+    assert!(
+        shown.content.contains("insult: off (set by command)"),
+        "{}",
+        shown.content
+    );
     let kept = post_at_jane(&town, town.stranger, texts.one("with_keyword"));
     assert_eq!(judged(&mut events, kept).await.action, Action::Kept);
 
     // Escalation threshold: checked, stored.
-    let bad = run(&town, town.helper, &["escalation"], vec![number("threshold", 1.5)]).await;
+    let bad = run(
+        &town,
+        town.helper,
+        &["escalation"],
+        vec![number("threshold", 1.5)],
+    )
+    .await;
     assert!(bad.content.contains("between 0 and 1"), "{}", bad.content);
-    let good = run(&town, town.helper, &["escalation"], vec![number("threshold", 0.8)]).await;
+    let good = run(
+        &town,
+        town.helper,
+        &["escalation"],
+        vec![number("threshold", 0.8)],
+    )
+    .await;
     assert!(good.content.contains("0.80"), "{}", good.content);
 
     // Restart on the same store: the settings are still in effect.
@@ -686,9 +1058,23 @@ async fn lists_sensitivity_and_escalation_take_effect_and_survive_a_restart() {
     drop(_store);
     let (bot, mut events, _store) = start_bot(&town, dir.path()).await;
     let shown = run(&town, town.helper, &["sensitivity"], vec![]).await;
-    assert!(shown.content.contains("insult: off (set by command)"), "{}", shown.content);
-    let high = run(&town, town.helper, &["sensitivity"], vec![integer("category", INSULT), integer("level", 3)]).await;
-    assert!(high.content.contains("insult is now high"), "{}", high.content);
+    assert!(
+        shown.content.contains("insult: off (set by command)"),
+        "{}",
+        shown.content
+    );
+    let high = run(
+        &town,
+        town.helper,
+        &["sensitivity"],
+        vec![integer("category", INSULT), integer("level", 3)],
+    )
+    .await;
+    assert!(
+        high.content.contains("insult is now high"),
+        "{}",
+        high.content
+    );
     let held = post_at_jane(&town, town.stranger, texts.one("with_keyword"));
     assert_eq!(judged(&mut events, held).await.action, Action::Quarantined);
     bot.shutdown().await.unwrap();

@@ -199,6 +199,10 @@ fn review_decisions_update_status_index_and_chain() {
     );
     assert!(store.records_with_status(Status::Held).unwrap().is_empty());
     assert_eq!(ids(store.records_by_author(6).unwrap()), vec![b]);
+    assert_eq!(
+        (store.count_by_author(6), store.count_by_author(1234)),
+        (1, 0)
+    );
     assert!(store.verify().unwrap().is_ok());
 }
 

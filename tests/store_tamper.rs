@@ -138,4 +138,40 @@ fn removing_the_last_entry_or_a_record_is_detected() {
         .unwrap();
     let brk = store.verify().unwrap().first_break.unwrap();
     assert_eq!(brk.record_id, Some(RecordId(1)));
+
+    records
+        .insert(
+            1u64.to_be_bytes(),
+            serde_json::to_vec(&store_record_1(&store)).unwrap(),
+        )
+        .unwrap();
+}
+
+fn store_record_1(store: &Store) -> shieldbot::store::QuarantineRecord {
+    // The chain's version of record 1 (the stored one was just altered).
+    let entries = store.chain_entries(1).unwrap();
+    let mut record = match &entries[0].0.event {
+        shieldbot::store::Event::Quarantined { record } => (**record).clone(),
+        other => panic!("unexpected first event {other:?}"),
+    };
+    record.status = Status::Held;
+    record
+}
+
+#[test]
+fn a_missing_or_extra_index_entry_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = filled(&dir);
+    let index = store.raw_db().open_tree("index").unwrap();
+    let (author_key, _) = index.scan_prefix(b"a").next().unwrap().unwrap();
+    index.remove(&author_key).unwrap();
+    let brk = store.verify().unwrap().first_break.unwrap();
+    assert!(brk.reason.contains("author index"), "{brk}");
+    index.insert(&author_key, &[]).unwrap();
+    assert!(store.verify().unwrap().is_ok());
+    // A forged status entry (an item shown as released that never was).
+    let mut forged = vec![b's', 1];
+    forged.extend_from_slice(&1u64.to_be_bytes());
+    index.insert(forged, &[]).unwrap();
+    assert!(!store.verify().unwrap().is_ok());
 }

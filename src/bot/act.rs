@@ -93,7 +93,7 @@ pub async fn remove(
         removal.action = Action::AlreadyQuarantined;
         return removal;
     }
-    if let Err(err) = shared.store.flush().await {
+    if let Err(err) = flush(&shared.store).await {
         // The record is written but maybe not on disk; deleting now could lose the content.
         // Leave the DELETE queued: the retry loop sends it once a flush succeeds.
         tracing::error!(message_id = msg.message_id, error = %err, "store flush failed before DELETE");
@@ -168,7 +168,7 @@ fn spawn_retry(shared: Arc<Shared>, task: DeleteTask, attempts_so_far: u32) {
                 return;
             }
             // A failed flush is the one reason not to send the DELETE yet.
-            if let Err(err) = shared.store.flush().await {
+            if let Err(err) = flush(&shared.store).await {
                 tracing::error!(error = %err, "store flush failed; DELETE postponed");
                 attempts = attempts.saturating_add(1);
                 continue;
@@ -183,6 +183,16 @@ fn spawn_retry(shared: Arc<Shared>, task: DeleteTask, attempts_so_far: u32) {
             }
         }
     });
+}
+
+/// Make the store durable. sled's own `flush_async` was seen to never complete when many
+/// flushes overlap (a raid), so the blocking flush runs on tokio's blocking pool instead.
+async fn flush(store: &crate::store::Store) -> Result<(), String> {
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || store.flush_blocking()).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(join) => Err(format!("the flush task failed: {join}")),
+    }
 }
 
 /// `start * 2^(attempts-1)`, capped at `max`.

@@ -16,6 +16,7 @@
 //! | `backfill` | reads channel history missed while disconnected, through the same path |
 //! | [`watermark`] | per-channel low watermarks that are safe to persist under concurrency |
 //! | `recent` | small bounded memories: who wrote a message, what it said before an edit |
+//! | [`shield`] | pile-on defence: burst detectors per protected person, shield-up on/off, helper alerts |
 //!
 //! Order of effects for a removal, the property the product rests on: the quarantine record is
 //! written and flushed, *then* the DELETE is sent. A crash between the two leaves a record with
@@ -219,7 +220,9 @@ impl Bot {
             Some(checker) => Judge::new(checker.clone()),
             None => Judge::from_config(&config).map_err(BotError::Filter)?,
         };
-        let (events, _) = broadcast::channel(options.event_capacity.max(16));
+        // Subscribed before the client starts, so the first caller of `events()` sees
+        // everything from READY on (see `BotHandle::events`).
+        let (events, first_receiver) = broadcast::channel(options.event_capacity.max(16));
         // Pile-on defence, created before the commands so `/shield shieldup` can share it.
         let shields = Arc::new(Shields::new(&config, store.clone(), events.clone(), Arc::clone(&clock)));
         // Settings changed by `/shield` commands survive restarts: rebuild them from the store.
@@ -272,6 +275,7 @@ impl Bot {
             shard_manager,
             task: Some(task),
             events,
+            first_receiver: std::sync::Mutex::new(Some(first_receiver)),
         })
     }
 }
@@ -282,6 +286,8 @@ pub struct BotHandle {
     shard_manager: Arc<ShardManager>,
     task: Option<JoinHandle<Result<(), serenity::Error>>>,
     events: broadcast::Sender<BotEvent>,
+    /// The receiver made before the client started, handed to the first `events()` call.
+    first_receiver: std::sync::Mutex<Option<broadcast::Receiver<BotEvent>>>,
 }
 
 impl BotHandle {
@@ -292,8 +298,15 @@ impl BotHandle {
     }
 
     /// Subscribe to what the bot does from now on.
+    /// The first call gets every event since the bot started (nothing before READY can be
+    /// missed); later calls get events from the moment of the call.
     pub fn events(&self) -> broadcast::Receiver<BotEvent> {
-        self.events.subscribe()
+        let first = self
+            .first_receiver
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        first.unwrap_or_else(|| self.events.subscribe())
     }
 
     /// True while the client task runs.

@@ -59,7 +59,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     println!("model {}  head {}", args.model.display(), args.head.name());
     print!(
         "{}",
-        render(&evaluation, model.threshold(args.head), messages.len())
+        render(
+            &evaluation,
+            args.head,
+            model.threshold(args.head),
+            messages.len()
+        )
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -101,17 +106,20 @@ fn read_tweeteval(text: &Path, labels: &Path) -> anyhow::Result<Vec<LabelledMess
 }
 
 /// The printed report.
-fn render(e: &Evaluation, threshold: f32, n: usize) -> String {
+fn render(e: &Evaluation, head: Head, threshold: f32, n: usize) -> String {
     let m = &e.metrics;
     let mut out = String::new();
     let positives = m.true_positives + m.false_negatives;
     out.push_str(&format!(
-        "messages {n} (abusive {positives}, other {})  threshold {threshold:.3}\n",
+        "messages {n} (positive {positives}, negative {})  threshold {threshold:.3}\n",
         n - positives
     ));
     out.push_str(&format!(
-        "abusive class: precision {:.4}  recall {:.4}  F1 {:.4}\n",
-        m.precision, m.recall, m.f1
+        "{} class: precision {:.4}  recall {:.4}  F1 {:.4}\n",
+        head.name(),
+        m.precision,
+        m.recall,
+        m.f1
     ));
     out.push_str(&format!(
         "macro-F1 {:.4}  ROC-AUC {:.4}  accuracy {:.4}\n",

@@ -22,10 +22,7 @@ pub fn manages_server(
     user_id: serenity::UserId,
     member: Option<&serenity::Member>,
 ) -> bool {
-    if member
-        .and_then(|m| m.permissions)
-        .is_some_and(manages)
-    {
+    if member.and_then(|m| m.permissions).is_some_and(manages) {
         return true;
     }
     let Some(guild) = cache.guild(guild_id) else {
@@ -69,9 +66,9 @@ pub fn requester(
 pub async fn requester_of_command(ctx: Ctx<'_>, guild: &GuildConfig) -> Requester {
     let user_id = ctx.author().id;
     let member = ctx.author_member().await;
-    let manages = ctx.guild_id().is_some_and(|guild_id| {
-        manages_server(ctx.cache(), guild_id, user_id, member.as_deref())
-    });
+    let manages = ctx
+        .guild_id()
+        .is_some_and(|guild_id| manages_server(ctx.cache(), guild_id, user_id, member.as_deref()));
     requester(ctx.data(), guild, user_id.get(), manages)
 }
 

@@ -8,13 +8,20 @@ use poise::serenity_prelude as serenity;
 use shieldbot_core::access::{self, Permission};
 
 /// Who helps.
-#[poise::command(slash_command, subcommands("add", "remove", "list"), subcommand_required)]
+#[poise::command(
+    slash_command,
+    subcommands("add", "remove", "list"),
+    subcommand_required
+)]
 pub async fn helpers(_ctx: Ctx<'_>) -> Result<(), Error> {
     Ok(())
 }
 
 /// Refuse unless the user is the protected person or manages the server.
-async fn may_manage_helpers(ctx: Ctx<'_>, guild: &crate::config::GuildConfig) -> Result<bool, Error> {
+async fn may_manage_helpers(
+    ctx: Ctx<'_>,
+    guild: &crate::config::GuildConfig,
+) -> Result<bool, Error> {
     let requester = auth::requester_of_command(ctx, guild).await;
     match access::authorise(requester, Permission::ManageHelpers) {
         Ok(()) => Ok(true),
@@ -27,7 +34,10 @@ async fn may_manage_helpers(ctx: Ctx<'_>, guild: &crate::config::GuildConfig) ->
 
 /// Make someone a helper.
 #[poise::command(slash_command)]
-pub async fn add(ctx: Ctx<'_>, #[description = "The new helper"] user: serenity::UserId) -> Result<(), Error> {
+pub async fn add(
+    ctx: Ctx<'_>,
+    #[description = "The new helper"] user: serenity::UserId,
+) -> Result<(), Error> {
     let Some(guild) = require_guild(ctx).await? else {
         return Ok(());
     };
@@ -37,16 +47,21 @@ pub async fn add(ctx: Ctx<'_>, #[description = "The new helper"] user: serenity:
     let id = user.get();
     let outcome = ctx
         .data()
-        .change(guild, ctx.author().id.get(), &[Field::HelpersAdded, Field::HelpersRemoved], |s| {
-            if s.is_helper(guild, id) {
-                return Err(format!("<@{id}> is already a helper."));
-            }
-            s.helpers_removed.retain(|h| *h != id);
-            if !guild.is_helper(id) {
-                s.helpers_added.push(id);
-            }
-            Ok(())
-        })
+        .change(
+            guild,
+            ctx.author().id.get(),
+            &[Field::HelpersAdded, Field::HelpersRemoved],
+            |s| {
+                if s.is_helper(guild, id) {
+                    return Err(format!("<@{id}> is already a helper."));
+                }
+                s.helpers_removed.retain(|h| *h != id);
+                if !guild.is_helper(id) {
+                    s.helpers_added.push(id);
+                }
+                Ok(())
+            },
+        )
         .await?;
     match outcome {
         Ok(()) => reply(ctx, format!("<@{id}> is now a helper.")).await,
@@ -56,7 +71,10 @@ pub async fn add(ctx: Ctx<'_>, #[description = "The new helper"] user: serenity:
 
 /// Stop someone being a helper.
 #[poise::command(slash_command)]
-pub async fn remove(ctx: Ctx<'_>, #[description = "The helper to remove"] user: serenity::UserId) -> Result<(), Error> {
+pub async fn remove(
+    ctx: Ctx<'_>,
+    #[description = "The helper to remove"] user: serenity::UserId,
+) -> Result<(), Error> {
     let Some(guild) = require_guild(ctx).await? else {
         return Ok(());
     };
@@ -66,16 +84,21 @@ pub async fn remove(ctx: Ctx<'_>, #[description = "The helper to remove"] user: 
     let id = user.get();
     let outcome = ctx
         .data()
-        .change(guild, ctx.author().id.get(), &[Field::HelpersAdded, Field::HelpersRemoved], |s| {
-            if !s.is_helper(guild, id) {
-                return Err(format!("<@{id}> is not a helper. Nothing was changed."));
-            }
-            s.helpers_added.retain(|h| *h != id);
-            if guild.is_helper(id) {
-                s.helpers_removed.push(id);
-            }
-            Ok(())
-        })
+        .change(
+            guild,
+            ctx.author().id.get(),
+            &[Field::HelpersAdded, Field::HelpersRemoved],
+            |s| {
+                if !s.is_helper(guild, id) {
+                    return Err(format!("<@{id}> is not a helper. Nothing was changed."));
+                }
+                s.helpers_added.retain(|h| *h != id);
+                if guild.is_helper(id) {
+                    s.helpers_removed.push(id);
+                }
+                Ok(())
+            },
+        )
         .await?;
     match outcome {
         Ok(()) => reply(ctx, format!("<@{id}> is no longer a helper.")).await,
@@ -96,7 +119,11 @@ pub async fn list(ctx: Ctx<'_>) -> Result<(), Error> {
         format!(
             "**Helpers** ({}): {}",
             helpers.len(),
-            helpers.iter().map(|h| format!("<@{h}>")).collect::<Vec<_>>().join(", ")
+            helpers
+                .iter()
+                .map(|h| format!("<@{h}>"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     };
     reply(ctx, text).await

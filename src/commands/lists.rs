@@ -37,13 +37,23 @@ impl List {
 }
 
 /// Always keep messages from a user or role.
-#[poise::command(slash_command, rename = "allow", subcommands("allow_add", "allow_remove"), subcommand_required)]
+#[poise::command(
+    slash_command,
+    rename = "allow",
+    subcommands("allow_add", "allow_remove"),
+    subcommand_required
+)]
 pub async fn allow(_ctx: Ctx<'_>) -> Result<(), Error> {
     Ok(())
 }
 
 /// Always hold messages from a user or role aimed at the protected person.
-#[poise::command(slash_command, rename = "deny", subcommands("deny_add", "deny_remove"), subcommand_required)]
+#[poise::command(
+    slash_command,
+    rename = "deny",
+    subcommands("deny_add", "deny_remove"),
+    subcommand_required
+)]
 pub async fn deny(_ctx: Ctx<'_>) -> Result<(), Error> {
     Ok(())
 }
@@ -101,10 +111,20 @@ async fn edit(
     let target = match (user, role) {
         (Some(u), None) => (true, u.get()),
         (None, Some(r)) => (false, r.get()),
-        _ => return reply(ctx, "Give exactly one user or one role. Nothing was changed.").await,
+        _ => {
+            return reply(
+                ctx,
+                "Give exactly one user or one role. Nothing was changed.",
+            )
+            .await
+        }
     };
     let (is_user, id) = target;
-    let shown = if is_user { format!("<@{id}>") } else { format!("<@&{id}>") };
+    let shown = if is_user {
+        format!("<@{id}>")
+    } else {
+        format!("<@&{id}>")
+    };
     let name = list.name();
     let outcome = ctx
         .data()
@@ -137,7 +157,13 @@ fn mentions(ids: &[u64], role: bool) -> String {
         return "none".into();
     }
     ids.iter()
-        .map(|id| if role { format!("<@&{id}>") } else { format!("<@{id}>") })
+        .map(|id| {
+            if role {
+                format!("<@&{id}>")
+            } else {
+                format!("<@{id}>")
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

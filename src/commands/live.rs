@@ -174,8 +174,7 @@ impl GuildSettings {
 
     /// Allow-listed by the lists added by command.
     pub fn is_allow_listed(&self, user_id: u64, role_ids: &[u64]) -> bool {
-        self.allow_users.contains(&user_id)
-            || role_ids.iter().any(|r| self.allow_roles.contains(r))
+        self.allow_users.contains(&user_id) || role_ids.iter().any(|r| self.allow_roles.contains(r))
     }
 
     /// Deny-listed by the lists added by command.
@@ -194,7 +193,11 @@ pub struct BuildError(pub String);
 /// Each level sets the lowest rule severity that removes (high 1, medium 2, low 3, off: never)
 /// and moves the scorer's threshold by 0.1 per level away from the default level of that
 /// category (off: the model never removes for it).
-pub fn policy_for(base: &PolicyConfig, guild: &GuildConfig, settings: &GuildSettings) -> PolicyConfig {
+pub fn policy_for(
+    base: &PolicyConfig,
+    guild: &GuildConfig,
+    settings: &GuildSettings,
+) -> PolicyConfig {
     let defaults = Sensitivities::default();
     let mut policy = base.clone();
     for category in Category::ALL {
@@ -247,7 +250,8 @@ pub fn rules_for(base: &Checker, settings: &GuildSettings) -> Result<CompiledRul
         .filter(|r| !settings.disabled_rules.contains(&r.id))
         .cloned()
         .collect();
-    let mut packs = vec![RulePack::from_rules("shipped", shipped).map_err(|e| BuildError(e.to_string()))?];
+    let mut packs =
+        vec![RulePack::from_rules("shipped", shipped).map_err(|e| BuildError(e.to_string()))?];
     if !settings.rules.is_empty() {
         packs.push(
             RulePack::from_rules("added by command", settings.rules.clone())
@@ -265,7 +269,11 @@ pub fn checker_for(
 ) -> Result<Checker, BuildError> {
     let rules = rules_for(base, settings)?;
     let policy = policy_for(base.policy(), guild, settings);
-    Ok(Checker::new(Arc::new(rules), base.scorer().cloned(), policy))
+    Ok(Checker::new(
+        Arc::new(rules),
+        base.scorer().cloned(),
+        policy,
+    ))
 }
 
 /// One guild's live state: its settings and the filter built from them.

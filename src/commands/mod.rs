@@ -81,7 +81,12 @@ pub fn ordinary_messages() -> Vec<String> {
 }
 
 impl CommandState {
-    pub fn new(config: &Config, store: Store, live: Arc<LiveSettings>, base: Checker) -> CommandState {
+    pub fn new(
+        config: &Config,
+        store: Store,
+        live: Arc<LiveSettings>,
+        base: Checker,
+    ) -> CommandState {
         CommandState {
             guilds: config.guilds.iter().map(|g| (g.id, g.clone())).collect(),
             store,
@@ -131,7 +136,11 @@ impl CommandState {
         };
         let built = match LiveGuild::build(&self.base, guild, settings) {
             Ok(built) => built,
-            Err(e) => return Ok(Err(format!("That change cannot be applied: {e}. Nothing was changed."))),
+            Err(e) => {
+                return Ok(Err(format!(
+                    "That change cannot be applied: {e}. Nothing was changed."
+                )))
+            }
         };
         for field in fields {
             if before.field_value(*field)? != built.settings.field_value(*field)? {
@@ -225,22 +234,45 @@ async fn check_moderator(ctx: Ctx<'_>) -> Result<bool, Error> {
 async fn on_error(error: poise::FrameworkError<'_, Arc<CommandState>, Error>) {
     match error {
         poise::FrameworkError::CommandCheckFailed { error: None, .. } => {} // answered already
-        poise::FrameworkError::ArgumentParse { ctx, input, error, .. } => {
+        poise::FrameworkError::ArgumentParse {
+            ctx, input, error, ..
+        } => {
             let text = format!(
                 "That command's input could not be read{}: {error}. Nothing was changed.",
                 input.map(|i| format!(" (`{i}`)")).unwrap_or_default()
             );
             let _ = reply(ctx, text).await;
         }
-        poise::FrameworkError::CommandStructureMismatch { ctx, description, .. } => {
+        poise::FrameworkError::CommandStructureMismatch {
+            ctx, description, ..
+        } => {
             let text = format!("That command did not arrive in the expected shape ({description}). Nothing was changed.");
             let _ = ctx
                 .send(poise::CreateReply::default().content(text).ephemeral(true))
                 .await;
         }
+        poise::FrameworkError::UnknownInteraction {
+            framework,
+            interaction,
+            ..
+        } => {
+            let message = serenity::CreateInteractionResponseMessage::new()
+                .content("shieldbot does not know that command (is the bot out of date?). Nothing was changed.")
+                .ephemeral(true);
+            let _ = interaction
+                .create_response(
+                    framework.serenity_context,
+                    serenity::CreateInteractionResponse::Message(message),
+                )
+                .await;
+        }
         poise::FrameworkError::Command { ctx, error, .. } => {
             tracing::error!(command = %ctx.command().qualified_name, error = %error, "a /shield command failed");
-            let _ = reply(ctx, format!("Something went wrong: {error}. Please try again.")).await;
+            let _ = reply(
+                ctx,
+                format!("Something went wrong: {error}. Please try again."),
+            )
+            .await;
         }
         other => {
             if let Err(e) = poise::builtins::on_error(other).await {
@@ -266,8 +298,12 @@ pub fn framework(state: CommandState) -> poise::Framework<Arc<CommandState>, Err
                     interaction: serenity::Interaction::Component(component),
                 } = event
                 {
-                    review::on_component(framework.serenity_context, component, framework.user_data)
-                        .await;
+                    review::on_component(
+                        framework.serenity_context,
+                        component,
+                        framework.user_data,
+                    )
+                    .await;
                 }
                 Ok(())
             })
@@ -284,9 +320,12 @@ pub fn framework(state: CommandState) -> poise::Framework<Arc<CommandState>, Err
                         continue;
                     };
                     let guild = serenity::GuildId::from(id);
-                    if let Err(e) =
-                        poise::builtins::register_in_guild(ctx, &framework.options().commands, guild)
-                            .await
+                    if let Err(e) = poise::builtins::register_in_guild(
+                        ctx,
+                        &framework.options().commands,
+                        guild,
+                    )
+                    .await
                     {
                         tracing::warn!(guild_id, error = %e, "cannot register /shield");
                     }

@@ -205,11 +205,39 @@ pub fn parse_record_id(text: &str) -> Option<RecordId> {
     digits.parse::<u64>().ok().filter(|n| *n > 0).map(RecordId)
 }
 
+/// Held items' numbers, worst first, labelled with category and severity but never their text
+/// (and only for those allowed to use `/shield`).
+async fn held_ids(ctx: Ctx<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
+    let mut choices = Vec::new();
+    if let Some(guild) = super::guild_of(&ctx) {
+        let requester = auth::requester_of_command(ctx, guild).await;
+        if access::authorise(requester, Permission::Moderate).is_ok() {
+            let wanted = partial.trim().trim_start_matches('#');
+            choices = held_items(ctx.data(), guild.id)
+                .unwrap_or_default()
+                .iter()
+                .filter(|r| r.id.0.to_string().starts_with(wanted))
+                .take(25)
+                .map(|r| {
+                    let what = match (r.verdict.category(), r.verdict.severity()) {
+                        (Some(c), Some(s)) => format!("{} · {c}, severity {s}", r.id),
+                        _ => r.id.to_string(),
+                    };
+                    serenity::AutocompleteChoice::new(what, r.id.0.to_string())
+                })
+                .collect();
+        }
+    }
+    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+}
+
 /// Release a held item by its number (#17): a false positive.
 #[poise::command(slash_command)]
 pub async fn release(
     ctx: Ctx<'_>,
-    #[description = "The item's number, e.g. 17 or #17"] id: String,
+    #[description = "The item's number, e.g. 17 or #17"]
+    #[autocomplete = "held_ids"]
+    id: String,
     #[description = "Why (kept in the audit log)"] note: Option<String>,
 ) -> Result<(), Error> {
     decide_by_command(ctx, &id, Decision::Release, note).await
@@ -219,7 +247,9 @@ pub async fn release(
 #[poise::command(slash_command)]
 pub async fn confirm(
     ctx: Ctx<'_>,
-    #[description = "The item's number, e.g. 17 or #17"] id: String,
+    #[description = "The item's number, e.g. 17 or #17"]
+    #[autocomplete = "held_ids"]
+    id: String,
     #[description = "Why (kept in the audit log)"] note: Option<String>,
 ) -> Result<(), Error> {
     decide_by_command(ctx, &id, Decision::Confirm, note).await
@@ -235,7 +265,11 @@ async fn decide_by_command(
         return Ok(());
     };
     let Some(record_id) = parse_record_id(id) else {
-        return reply(ctx, format!("`{id}` is not an item number (like 17 or #17). Nothing was changed.")).await;
+        return reply(
+            ctx,
+            format!("`{id}` is not an item number (like 17 or #17). Nothing was changed."),
+        )
+        .await;
     };
     let text = decide(
         ctx.serenity_context(),
@@ -271,14 +305,20 @@ pub async fn decide(
 ) -> Result<String, Error> {
     let record = match state.store.get(record_id)? {
         Some(r) if r.guild_id == guild.id => r,
-        _ => return Ok(format!("There is no item {record_id} in this server. Nothing was changed.")),
+        _ => {
+            return Ok(format!(
+                "There is no item {record_id} in this server. Nothing was changed."
+            ))
+        }
     };
     let to = match decision {
         Decision::Release => Status::Released,
         _ => Status::Confirmed,
     };
     if record.status == to && matches!(decision, Decision::Release | Decision::Confirm) {
-        return Ok(format!("Item {record_id} is already {to}. Nothing was changed."));
+        return Ok(format!(
+            "Item {record_id} is already {to}. Nothing was changed."
+        ));
     }
     let updated = state.store.set_status(record_id, to, by, note)?;
     let guild_id = serenity::GuildId::new(guild.id);
@@ -316,14 +356,22 @@ pub async fn decide(
                     "hours": TIMEOUT_HOURS, "ok": result.is_ok()}),
             )?;
             answer.push_str(&match result {
-                Ok(_) => format!(" <@{}> is timed out for {TIMEOUT_HOURS} hours.", record.author_id),
+                Ok(_) => format!(
+                    " <@{}> is timed out for {TIMEOUT_HOURS} hours.",
+                    record.author_id
+                ),
                 Err(e) => format!(" Timing out <@{}> failed: {e}.", record.author_id),
             });
         }
         Decision::Ban => {
             let reason = format!("shieldbot: abuse confirmed, item {record_id}");
             let result = guild_id
-                .ban_with_reason(&ctx.http, serenity::UserId::new(record.author_id), 0, &reason)
+                .ban_with_reason(
+                    &ctx.http,
+                    serenity::UserId::new(record.author_id),
+                    0,
+                    &reason,
+                )
                 .await;
             state.store.audit(
                 Some(by),
@@ -343,11 +391,7 @@ pub async fn decide(
 
 /// Re-post a released message in its channel, quoted and attributed, pinging no one.
 async fn repost(ctx: &serenity::Context, record: &QuarantineRecord) -> Result<(), serenity::Error> {
-    let quoted: String = record
-        .content
-        .lines()
-        .map(|l| format!("> {l}\n"))
-        .collect();
+    let quoted: String = record.content.lines().map(|l| format!("> {l}\n")).collect();
     let text = truncate(format!(
         "Released after review, originally posted by <@{}> ({}):\n{quoted}",
         record.author_id, record.author_name
@@ -386,11 +430,21 @@ pub async fn on_component(
         return;
     }
     let Some(action) = ButtonAction::parse(&click.data.custom_id) else {
-        respond(ctx, click, "That button is not one shieldbot understands. Nothing was changed.".into()).await;
+        respond(
+            ctx,
+            click,
+            "That button is not one shieldbot understands. Nothing was changed.".into(),
+        )
+        .await;
         return;
     };
     let Some(guild) = click.guild_id.and_then(|g| state.guild(g.get())) else {
-        respond(ctx, click, "shieldbot does not shield anyone in this server. Nothing was changed.".into()).await;
+        respond(
+            ctx,
+            click,
+            "shieldbot does not shield anyone in this server. Nothing was changed.".into(),
+        )
+        .await;
         return;
     };
     let requester = auth::requester_of_click(ctx, state, guild, click);
@@ -449,7 +503,13 @@ mod tests {
         ] {
             assert_eq!(ButtonAction::parse(&action.custom_id()), Some(action));
         }
-        for junk in ["shield:release:", "shield:nuke:1", "shield:release:-1", "other:release:1", "shield:"] {
+        for junk in [
+            "shield:release:",
+            "shield:nuke:1",
+            "shield:release:-1",
+            "other:release:1",
+            "shield:",
+        ] {
             assert_eq!(ButtonAction::parse(junk), None, "{junk}");
         }
     }

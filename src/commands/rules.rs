@@ -7,16 +7,18 @@
 
 use super::live::{Field, GuildSettings};
 use super::{reply, require_guild, Ctx, Error};
+use poise::serenity_prelude as serenity;
+use shieldbot_core::access::{self, Permission};
 use shieldbot_core::backtest::{self, PastMessage};
 use shieldbot_core::check::Checker;
 use shieldbot_core::policy::Context;
-use shieldbot_core::rules::{Action, Rule, RulePack};
+use shieldbot_core::rules::{Action, CompiledRules, Rule, RulePack};
 use shieldbot_core::{Category, Severity, Verdict};
 
 /// Largest share of ordinary messages a new rule may match.
 pub const MAX_ORDINARY_SHARE: f64 = 0.05;
 /// Rules shown per page of `/shield rules list`.
-const RULES_PER_PAGE: usize = 15;
+const RULES_PER_PAGE: usize = 10;
 const DAY_MS: i64 = 86_400_000;
 
 /// How the pattern is matched.
@@ -91,7 +93,9 @@ pub fn build_rule(id: &str, draft: &Draft) -> Result<Rule, String> {
         PatternKind::Regex => "regex",
     };
     if pattern.is_empty() {
-        return Err(format!("The {what} is empty: give the text to match. Nothing was stored."));
+        return Err(format!(
+            "The {what} is empty: give the text to match. Nothing was stored."
+        ));
     }
     if draft.kind == PatternKind::Keyword && pattern.split_whitespace().count() > 1 {
         return Err(
@@ -112,8 +116,12 @@ pub fn build_rule(id: &str, draft: &Draft) -> Result<Rule, String> {
         PatternKind::Phrase => rule.phrases.push(pattern.to_string()),
         PatternKind::Regex => rule.regexes.push(pattern.to_string()),
     }
-    RulePack::from_rules("your rule", vec![rule.clone()])
-        .map_err(|e| format!("That rule cannot be used: {}. Nothing was stored.", e.problem))?;
+    RulePack::from_rules("your rule", vec![rule.clone()]).map_err(|e| {
+        format!(
+            "That rule cannot be used: {}. Nothing was stored.",
+            e.problem
+        )
+    })?;
     Ok(rule)
 }
 
@@ -128,10 +136,21 @@ pub fn next_rule_id(settings: &GuildSettings) -> String {
     format!("cmd-{}", highest + 1)
 }
 
-/// Refuse a (non-allow) rule that matches too many ordinary messages under `checker`.
-pub fn breadth_refusal(checker: &Checker, rule_id: &str, ordinary: &[String]) -> Option<String> {
+/// Refuse a rule that matches too many ordinary messages: a removing rule would hold ordinary
+/// talk (measured under `checker`, with its allow rules), an allow rule would shield abuse that
+/// shares its words (measured alone, as if it removed).
+pub fn breadth_refusal(checker: &Checker, rule: &Rule, ordinary: &[String]) -> Option<String> {
     let samples: Vec<&str> = ordinary.iter().map(String::as_str).collect();
-    let breadth = backtest::breadth(checker.rules(), rule_id, &samples);
+    let breadth = if rule.action == Action::Allow {
+        let mut probe = rule.clone();
+        probe.action = Action::Quarantine;
+        probe.category = Some(Category::Insult);
+        let pack = RulePack::from_rules("probe", vec![probe]).ok()?;
+        let alone = CompiledRules::compile(&[pack]).ok()?;
+        backtest::breadth(&alone, &rule.id, &samples)
+    } else {
+        backtest::breadth(checker.rules(), &rule.id, &samples)
+    };
     breadth.too_broad(MAX_ORDINARY_SHARE).then(|| {
         format!(
             "That rule is too broad: it matches {} of {} ordinary messages (the limit is {:.0}%). \
@@ -263,13 +282,15 @@ async fn add_rule(ctx: Ctx<'_>, draft: Draft) -> Result<(), Error> {
     let checker = match super::live::checker_for(&state.base, guild, &proposed) {
         Ok(checker) => checker,
         Err(e) => {
-            return reply(ctx, format!("That rule cannot be used: {e}. Nothing was stored.")).await
+            return reply(
+                ctx,
+                format!("That rule cannot be used: {e}. Nothing was stored."),
+            )
+            .await
         }
     };
-    if rule.action != Action::Allow {
-        if let Some(refusal) = breadth_refusal(&checker, &id, &state.ordinary) {
-            return reply(ctx, refusal).await;
-        }
+    if let Some(refusal) = breadth_refusal(&checker, &rule, &state.ordinary) {
+        return reply(ctx, refusal).await;
     }
     let stored_rule = rule.clone();
     let outcome = state
@@ -282,16 +303,47 @@ async fn add_rule(ctx: Ctx<'_>, draft: Draft) -> Result<(), Error> {
         })
         .await?;
     match outcome {
-        Ok(()) => reply(ctx, format!("Rule added and in effect from the next message: {}", describe_rule(&rule))).await,
+        Ok(()) => {
+            reply(
+                ctx,
+                format!(
+                    "Rule added and in effect from the next message: {}",
+                    describe_rule(&rule)
+                ),
+            )
+            .await
+        }
         Err(refusal) => reply(ctx, refusal).await,
     }
+}
+
+/// Rule ids starting with what was typed (ids only, and only for those allowed to use `/shield`).
+async fn rule_ids(ctx: Ctx<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
+    let mut choices = Vec::new();
+    if let Some(guild) = super::guild_of(&ctx) {
+        let requester = super::auth::requester_of_command(ctx, guild).await;
+        if access::authorise(requester, Permission::Moderate).is_ok() {
+            let checker = ctx.data().checker(guild.id);
+            choices = checker
+                .rules()
+                .rules()
+                .iter()
+                .filter(|r| r.id.contains(partial))
+                .take(25)
+                .map(|r| serenity::AutocompleteChoice::from(r.id.clone()))
+                .collect();
+        }
+    }
+    serenity::CreateAutocompleteResponse::new().set_choices(choices)
 }
 
 /// Remove a rule added by command, or switch off a shipped one.
 #[poise::command(slash_command)]
 pub async fn remove(
     ctx: Ctx<'_>,
-    #[description = "The rule's id, from /shield rules list"] id: String,
+    #[description = "The rule's id, from /shield rules list"]
+    #[autocomplete = "rule_ids"]
+    id: String,
 ) -> Result<(), Error> {
     let Some(guild) = require_guild(ctx).await? else {
         return Ok(());
@@ -316,7 +368,13 @@ pub async fn remove(
         })
         .await?;
     match outcome {
-        Ok(what) => reply(ctx, format!("{what}: `{id}`. In effect from the next message.")).await,
+        Ok(what) => {
+            reply(
+                ctx,
+                format!("{what}: `{id}`. In effect from the next message."),
+            )
+            .await
+        }
         Err(refusal) => reply(ctx, refusal).await,
     }
 }
@@ -345,7 +403,11 @@ pub async fn list(
         settings.rules.len(),
         settings.disabled_rules.len()
     );
-    for rule in rules.iter().skip((page - 1) * RULES_PER_PAGE).take(RULES_PER_PAGE) {
+    for rule in rules
+        .iter()
+        .skip((page - 1) * RULES_PER_PAGE)
+        .take(RULES_PER_PAGE)
+    {
         out.push_str(&describe_rule(rule));
         out.push('\n');
     }
@@ -367,7 +429,10 @@ pub async fn test(
     if text.trim().is_empty() {
         return reply(ctx, "Give a text to test.").await;
     }
-    let checked = ctx.data().checker(guild.id).check(&text, &Context::default());
+    let checked = ctx
+        .data()
+        .checker(guild.id)
+        .check(&text, &Context::default());
     reply(ctx, describe_verdict(&checked.verdict, checked.score)).await
 }
 
@@ -377,7 +442,8 @@ pub async fn backtest(
     ctx: Ctx<'_>,
     #[description = "keyword, phrase or regex"] kind: PatternKind,
     #[description = "What to match"] pattern: String,
-    #[description = "The kind of abuse it catches (leave empty for an allow rule)"] category: Option<CategoryChoice>,
+    #[description = "The kind of abuse it catches (leave empty for an allow rule)"]
+    category: Option<CategoryChoice>,
     #[description = "1 low, 2 medium (default), 3 high"] severity: Option<u8>,
     #[description = "How many days back (default 7)"] days: Option<u32>,
 ) -> Result<(), Error> {
@@ -392,7 +458,11 @@ pub async fn backtest(
         pattern,
         category: category.map(Category::from),
         severity: severity.unwrap_or(2),
-        action: if category.is_some() { Action::Quarantine } else { Action::Allow },
+        action: if category.is_some() {
+            Action::Quarantine
+        } else {
+            Action::Allow
+        },
     };
     let rule = match build_rule(&id, &draft) {
         Ok(rule) => rule,
@@ -444,13 +514,19 @@ pub async fn backtest(
         result.change()
     );
     if !result.newly_removed.is_empty() {
-        out.push_str(&format!("{} more would be held, e.g.:\n", result.newly_removed.len()));
+        out.push_str(&format!(
+            "{} more would be held, e.g.:\n",
+            result.newly_removed.len()
+        ));
         for id in result.newly_removed.iter().take(3) {
             out.push_str(&format!("- #{id} ||{}||\n", text_of(*id)));
         }
     }
     if !result.no_longer_removed.is_empty() {
-        out.push_str(&format!("{} fewer would be held, e.g.:\n", result.no_longer_removed.len()));
+        out.push_str(&format!(
+            "{} fewer would be held, e.g.:\n",
+            result.no_longer_removed.len()
+        ));
         for id in result.no_longer_removed.iter().take(3) {
             out.push_str(&format!("- #{id} ||{}||\n", text_of(*id)));
         }
@@ -459,11 +535,9 @@ pub async fn backtest(
         "Sample of {} ordinary messages: held now {}, with the rule {}.\n",
         ordinary_result.examined, ordinary_result.removed_now, ordinary_result.removed_proposed
     ));
-    if rule.action != Action::Allow {
-        if let Some(refusal) = breadth_refusal(&proposed, &id, &state.ordinary) {
-            out.push_str(&refusal.replace(" Nothing was stored.", ""));
-            out.push('\n');
-        }
+    if let Some(refusal) = breadth_refusal(&proposed, &rule, &state.ordinary) {
+        out.push_str(&refusal.replace(" Nothing was stored.", ""));
+        out.push('\n');
     }
     out.push_str("Nothing was changed. The store keeps only removed messages, so kept traffic is estimated from the ordinary sample.");
     reply(ctx, out).await

@@ -63,7 +63,10 @@ pub async fn stats(
     }
     out.push_str("\nBy status:");
     for s in Status::ALL {
-        out.push_str(&format!(" {s} {} ·", counts.by_status.get(&s).copied().unwrap_or(0)));
+        out.push_str(&format!(
+            " {s} {} ·",
+            counts.by_status.get(&s).copied().unwrap_or(0)
+        ));
     }
     reply(ctx, out.trim_end_matches(" ·").to_string()).await
 }

@@ -34,7 +34,9 @@ impl From<LevelChoice> for Level {
 #[poise::command(slash_command)]
 pub async fn sensitivity(
     ctx: Ctx<'_>,
-    #[description = "The category (leave empty to show every setting)"] category: Option<CategoryChoice>,
+    #[description = "The category (leave empty to show every setting)"] category: Option<
+        CategoryChoice,
+    >,
     #[description = "off, low, medium or high"] level: Option<LevelChoice>,
 ) -> Result<(), Error> {
     let Some(guild) = require_guild(ctx).await? else {
@@ -45,8 +47,15 @@ pub async fn sensitivity(
         let settings = state.settings(guild.id);
         let mut out = String::from("**Sensitivity per category**\n");
         for c in Category::ALL {
-            let source = if settings.sensitivity.contains_key(&c) { "set by command" } else { "config" };
-            out.push_str(&format!("- {c}: {} ({source})\n", settings.sensitivity_of(guild, c).as_str()));
+            let source = if settings.sensitivity.contains_key(&c) {
+                "set by command"
+            } else {
+                "config"
+            };
+            out.push_str(&format!(
+                "- {c}: {} ({source})\n",
+                settings.sensitivity_of(guild, c).as_str()
+            ));
         }
         if category.is_some() || level.is_some() {
             out.push_str("To change one, give both a category and a level.");
@@ -61,7 +70,14 @@ pub async fn sensitivity(
             Ok(())
         })
         .await??;
-    reply(ctx, format!("Sensitivity for {category} is now {}, from the next message.", level.as_str())).await
+    reply(
+        ctx,
+        format!(
+            "Sensitivity for {category} is now {}, from the next message.",
+            level.as_str()
+        ),
+    )
+    .await
 }
 
 /// Set the scorer's threat probability (0 to 1) at or above which a message is escalated.
@@ -74,13 +90,22 @@ pub async fn escalation(
         return Ok(());
     };
     if !(0.0..=1.0).contains(&threshold) || threshold.is_nan() {
-        return reply(ctx, format!("The threshold must be between 0 and 1, not {threshold}. Nothing was changed.")).await;
+        return reply(
+            ctx,
+            format!("The threshold must be between 0 and 1, not {threshold}. Nothing was changed."),
+        )
+        .await;
     }
     ctx.data()
-        .change(guild, ctx.author().id.get(), &[Field::EscalateThreatProbability], |s| {
-            s.escalate_threat_probability = Some(threshold as f32);
-            Ok(())
-        })
+        .change(
+            guild,
+            ctx.author().id.get(),
+            &[Field::EscalateThreatProbability],
+            |s| {
+                s.escalate_threat_probability = Some(threshold as f32);
+                Ok(())
+            },
+        )
         .await??;
     reply(ctx, format!("Messages with a threat probability of {threshold:.2} or more are now escalated to helpers.")).await
 }

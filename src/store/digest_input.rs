@@ -16,10 +16,10 @@ pub struct DigestScope {
 
 impl DigestScope {
     fn includes(&self, record: &QuarantineRecord) -> bool {
-        self.guild_id.map_or(true, |g| record.guild_id == g)
+        self.guild_id.is_none_or(|g| record.guild_id == g)
             && self
                 .protected_user_id
-                .map_or(true, |u| record.target_user_ids.contains(&u))
+                .is_none_or(|u| record.target_user_ids.contains(&u))
     }
 }
 

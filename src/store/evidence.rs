@@ -30,9 +30,9 @@ pub struct Selection {
 
 impl Selection {
     pub fn matches(&self, record: &QuarantineRecord) -> bool {
-        self.since_ms.map_or(true, |s| record.quarantined_ms >= s)
-            && self.until_ms.map_or(true, |u| record.quarantined_ms < u)
-            && self.author_id.map_or(true, |a| record.author_id == a)
+        self.since_ms.is_none_or(|s| record.quarantined_ms >= s)
+            && self.until_ms.is_none_or(|u| record.quarantined_ms < u)
+            && self.author_id.is_none_or(|a| record.author_id == a)
             && (self.ids.is_empty() || self.ids.contains(&record.id))
     }
 }

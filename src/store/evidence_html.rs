@@ -28,7 +28,11 @@ pub fn render(pack: &EvidencePack) -> String {
         &escalated.to_string(),
     );
     dl(&mut h, "Distinct authors", &authors.len().to_string());
-    if let (Some(first), Some(last)) = (pack.records.first(), pack.records.last()) {
+    // The timeline and items are in the order messages were sent (backfill can quarantine an
+    // older message after a newer one).
+    let mut by_time: Vec<&QuarantineRecord> = pack.records.iter().collect();
+    by_time.sort_by_key(|r| (r.sent_ms, r.id));
+    if let (Some(first), Some(last)) = (by_time.first(), by_time.last()) {
         dl(
             &mut h,
             "Period",
@@ -48,7 +52,7 @@ as digests only.</p></section>\n");
 
     h.push_str("<section id=\"timeline\"><h2>Timeline</h2><table><thead><tr><th>Item</th><th>Sent (UTC)</th>\
 <th>Author</th><th>Account age</th><th>Verdict</th><th>Status</th></tr></thead><tbody>\n");
-    for r in &pack.records {
+    for r in &by_time {
         let _ = writeln!(
             h,
             "<tr><td><a href=\"#item-{id}\">{idt}</a></td><td>{sent}</td><td>{name} ({author})</td><td>{age} days</td><td>{verdict}</td><td>{status}</td></tr>",
@@ -63,7 +67,7 @@ as digests only.</p></section>\n");
         );
     }
     h.push_str("</tbody></table></section>\n<section id=\"items\"><h2>Items</h2>\n");
-    for r in &pack.records {
+    for r in &by_time {
         item(&mut h, r);
     }
     h.push_str("</section>\n<section id=\"chain\"><h2>Hash chain</h2><table><thead><tr><th>Entry</th><th>Hash</th>\

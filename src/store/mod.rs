@@ -20,8 +20,7 @@
 //! | `chain` | seq (u64 BE) | entry hash (32 bytes) ++ canonical body |
 //! | `meta` | `head`, `next_record` | head seq ++ hash; next record id |
 //! | `records` | record id | [`QuarantineRecord`] JSON (the chain's replay) |
-//! | `by_message` | message id | record id |
-//! | `idx_time` / `idx_author` / `idx_status` | see [`keys`] | empty |
+//! | `index` | `m` message id / `t` time ++ id / `a` author ++ id / `s` status ++ id (see [`keys`]) | record id / empty |
 //! | `deletes` | message id | [`DeleteTask`] JSON |
 //! | `markers` | channel id | last processed message id |
 //! | `settings` | guild id ++ key | JSON value |
@@ -109,10 +108,7 @@ pub struct Store {
     chain: sled::Tree,
     meta: sled::Tree,
     records: sled::Tree,
-    by_message: sled::Tree,
-    idx_time: sled::Tree,
-    idx_author: sled::Tree,
-    idx_status: sled::Tree,
+    index: sled::Tree,
     deletes: sled::Tree,
     markers: sled::Tree,
     settings: sled::Tree,
@@ -142,15 +138,12 @@ impl Store {
         path: impl AsRef<Path>,
         clock: Arc<dyn Clock>,
     ) -> Result<Store, StoreError> {
-        let db = sled::Config::new().path(path.as_ref()).open()?;
+        let db = open_db(path.as_ref())?;
         Ok(Store {
             chain: db.open_tree("chain")?,
             meta: db.open_tree("meta")?,
             records: db.open_tree("records")?,
-            by_message: db.open_tree("by_message")?,
-            idx_time: db.open_tree("idx_time")?,
-            idx_author: db.open_tree("idx_author")?,
-            idx_status: db.open_tree("idx_status")?,
+            index: db.open_tree("index")?,
             deletes: db.open_tree("deletes")?,
             markers: db.open_tree("markers")?,
             settings: db.open_tree("settings")?,
@@ -189,55 +182,50 @@ impl Store {
             &self.chain,
             &self.meta,
             &self.records,
-            &self.by_message,
-            &self.idx_time,
-            &self.idx_author,
-            &self.idx_status,
+            &self.index,
             &self.deletes,
         );
-        let result = trees.transaction(
-            |(chain, meta, records, by_message, idx_time, idx_author, idx_status, deletes)| {
-                if let Some(existing) = by_message.get(message_key)? {
-                    return match keys::read_u64(&existing) {
-                        Some(id) => Ok(Quarantined {
-                            id: RecordId(id),
-                            created: false,
-                        }),
-                        None => abort(StoreError::Corrupt("bad by_message entry".into())),
-                    };
-                }
-                let id = RecordId(match meta.get(NEXT_RECORD)? {
-                    Some(v) => keys::read_u64(&v).unwrap_or(1),
-                    None => 1,
-                });
-                meta.insert(NEXT_RECORD, &keys::u64_key(id.0 + 1))?;
-                let record = QuarantineRecord::new(id, new.clone(), now);
-                let task = DeleteTask {
-                    record_id: id,
-                    guild_id: record.guild_id,
-                    channel_id: record.channel_id,
-                    message_id: record.message_id,
-                    queued_ms: now,
-                    attempts: 0,
-                    last_error: None,
+        let result = trees.transaction(|(chain, meta, records, index, deletes)| {
+            if let Some(existing) = index.get(keys::by_message(new.message_id))? {
+                return match keys::read_u64(&existing) {
+                    Some(id) => Ok(Quarantined {
+                        id: RecordId(id),
+                        created: false,
+                    }),
+                    None => abort(StoreError::Corrupt("bad by_message entry".into())),
                 };
-                write_record(records, &record)?;
-                by_message.insert(&message_key, &keys::u64_key(id.0))?;
-                idx_time.insert(&keys::by_time(record.quarantined_ms, id), &[])?;
-                idx_author.insert(&keys::by_author(record.author_id, id), &[])?;
-                idx_status.insert(&keys::by_status(record.status, id), &[])?;
-                deletes.insert(&message_key, encode(&task)?)?;
-                append(
-                    chain,
-                    meta,
-                    now,
-                    Event::Quarantined {
-                        record: Box::new(record),
-                    },
-                )?;
-                Ok(Quarantined { id, created: true })
-            },
-        );
+            }
+            let id = RecordId(match meta.get(NEXT_RECORD)? {
+                Some(v) => keys::read_u64(&v).unwrap_or(1),
+                None => 1,
+            });
+            meta.insert(NEXT_RECORD, &keys::u64_key(id.0 + 1))?;
+            let record = QuarantineRecord::new(id, new.clone(), now);
+            let task = DeleteTask {
+                record_id: id,
+                guild_id: record.guild_id,
+                channel_id: record.channel_id,
+                message_id: record.message_id,
+                queued_ms: now,
+                attempts: 0,
+                last_error: None,
+            };
+            write_record(records, &record)?;
+            index.insert(&keys::by_message(record.message_id), &keys::u64_key(id.0))?;
+            for (_, key) in keys::index_keys(&record) {
+                index.insert(key, &[])?;
+            }
+            deletes.insert(&message_key, encode(&task)?)?;
+            append(
+                chain,
+                meta,
+                now,
+                Event::Quarantined {
+                    record: Box::new(record),
+                },
+            )?;
+            Ok(Quarantined { id, created: true })
+        });
         Ok(result?)
     }
 
@@ -289,8 +277,8 @@ impl Store {
         note: Option<&str>,
     ) -> Result<QuarantineRecord, StoreError> {
         let now = self.clock.now_ms();
-        let trees = (&self.chain, &self.meta, &self.records, &self.idx_status);
-        let record = trees.transaction(|(chain, meta, records, idx_status)| {
+        let trees = (&self.chain, &self.meta, &self.records, &self.index);
+        let record = trees.transaction(|(chain, meta, records, index)| {
             let mut record = read_record(records, id)?;
             let from = record.status;
             if from == to {
@@ -301,8 +289,8 @@ impl Store {
             record.decided_ms = Some(now);
             record.decision_note = note.map(str::to_string);
             write_record(records, &record)?;
-            idx_status.remove(&keys::by_status(from, id))?;
-            idx_status.insert(&keys::by_status(to, id), &[])?;
+            index.remove(keys::by_status(from, id))?;
+            index.insert(keys::by_status(to, id), &[])?;
             append(
                 chain,
                 meta,
@@ -409,13 +397,13 @@ impl Store {
 
     /// True when the message is already in the store (cheap; no decoding).
     pub fn contains_message(&self, message_id: u64) -> Result<bool, StoreError> {
-        Ok(self.by_message.contains_key(keys::u64_key(message_id))?)
+        Ok(self.index.contains_key(keys::by_message(message_id))?)
     }
 
     fn record_id_for_message(&self, message_id: u64) -> Result<Option<RecordId>, StoreError> {
         Ok(self
-            .by_message
-            .get(keys::u64_key(message_id))?
+            .index
+            .get(keys::by_message(message_id))?
             .and_then(|v| keys::read_u64(&v))
             .map(RecordId))
     }
@@ -447,18 +435,31 @@ impl Store {
         if until_ms <= from_ms {
             return Ok(Vec::new());
         }
-        let range = keys::time_key(from_ms)..keys::time_key(until_ms);
-        self.records_from_index(self.idx_time.range(range).keys())
+        let range = keys::time_prefix(from_ms)..keys::time_prefix(until_ms);
+        self.records_from_index(self.index.range(range).keys())
     }
 
     /// Records of one author, oldest first (author index).
     pub fn records_by_author(&self, author_id: u64) -> Result<Vec<QuarantineRecord>, StoreError> {
-        self.records_from_index(self.idx_author.scan_prefix(keys::u64_key(author_id)).keys())
+        self.records_from_index(
+            self.index
+                .scan_prefix(keys::author_prefix(author_id))
+                .keys(),
+        )
+    }
+
+    /// How many items of this author are stored (the "past quarantines" signal); reads only
+    /// the author index.
+    pub fn count_by_author(&self, author_id: u64) -> usize {
+        self.index
+            .scan_prefix(keys::author_prefix(author_id))
+            .keys()
+            .count()
     }
 
     /// Records with a status, oldest first (status index).
     pub fn records_with_status(&self, status: Status) -> Result<Vec<QuarantineRecord>, StoreError> {
-        self.records_from_index(self.idx_status.scan_prefix([status.code()]).keys())
+        self.records_from_index(self.index.scan_prefix(keys::status_prefix(status)).keys())
     }
 
     fn records_from_index(
@@ -652,6 +653,25 @@ impl Store {
     #[doc(hidden)]
     pub fn raw_db(&self) -> &sled::Db {
         &self.db
+    }
+}
+
+/// Open the sled database, waiting up to two seconds for the lock of a previous holder: sled
+/// releases its file lock from a background thread shortly after the last handle is dropped,
+/// so an immediate reopen (a restart, or `shieldbot verify` right after the bot stopped) can
+/// otherwise fail spuriously.
+fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
+    let mut waited_ms = 0;
+    loop {
+        match sled::Config::new().path(path).open() {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock") && waited_ms < 2000 =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                waited_ms += 20;
+            }
+            result => return Ok(result?),
+        }
     }
 }
 

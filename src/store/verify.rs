@@ -157,8 +157,8 @@ pub(super) fn verify_store(store: &Store) -> Result<VerifyReport, StoreError> {
     for record in replay.records.values() {
         let seq = last_touch.get(&record.id).copied().unwrap_or(0);
         let mapped = store
-            .by_message
-            .get(keys::u64_key(record.message_id))?
+            .index
+            .get(keys::by_message(record.message_id))?
             .and_then(|v| keys::read_u64(&v));
         if mapped != Some(record.id.0) {
             let r = fail_now(
@@ -170,12 +170,7 @@ pub(super) fn verify_store(store: &Store) -> Result<VerifyReport, StoreError> {
             return Ok(with_message(r, &replay));
         }
         for (index, key) in keys::index_keys(record) {
-            let tree = match index {
-                "idx_time" => &store.idx_time,
-                "idx_author" => &store.idx_author,
-                _ => &store.idx_status,
-            };
-            if !tree.contains_key(&key)? {
+            if !store.index.contains_key(&key)? {
                 let r = fail_now(
                     report,
                     seq,
@@ -186,32 +181,24 @@ pub(super) fn verify_store(store: &Store) -> Result<VerifyReport, StoreError> {
             }
         }
     }
-    for (name, tree) in [
-        ("idx_time", &store.idx_time),
-        ("idx_author", &store.idx_author),
-        ("idx_status", &store.idx_status),
-    ] {
-        if tree.len() != replay.records.len() {
+    // ... and hold nothing else.
+    for (name, kind) in keys::KINDS {
+        let entries = store.index.scan_prefix([kind]).count();
+        if entries != replay.records.len() {
             let r = fail_now(
                 report,
                 0,
                 None,
                 format!(
-                    "{name} has {} entries for {} records",
-                    tree.len(),
+                    "{name} has {entries} entries for {} records",
                     replay.records.len()
                 ),
             );
             return Ok(r);
         }
     }
-    if store.by_message.len() != replay.records.len() {
-        return fail(
-            report,
-            0,
-            None,
-            "message lookup has entries for unknown records".into(),
-        );
+    if store.index.len() != keys::KINDS.len() * replay.records.len() {
+        return fail(report, 0, None, "the index holds unknown entries".into());
     }
     Ok(report)
 }

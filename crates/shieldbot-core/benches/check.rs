@@ -63,7 +63,7 @@ fn generated_rules() -> Vec<Rule> {
         .collect()
 }
 
-fn checker() -> Checker {
+fn build_checker() -> Checker {
     let default = RulePack::from_toml_str(DEFAULT_PACK, "default.toml").unwrap();
     let extra = RulePack::from_rules("generated", generated_rules()).unwrap();
     let rules = CompiledRules::compile(&[default, extra]).unwrap();
@@ -146,7 +146,7 @@ fn hostile() -> Vec<(&'static str, String)> {
 }
 
 fn bench(c: &mut Criterion) {
-    let checker = checker();
+    let checker = build_checker();
     let messages = corpus();
     let context = Context::default();
     let bytes: usize = messages.iter().map(String::len).sum();
@@ -173,6 +173,14 @@ fn bench(c: &mut Criterion) {
                 black_box(normalise(black_box(m)));
             }
         })
+    });
+    group.finish();
+
+    // Rebuilding after a slash command adds a rule: parse + compile everything again.
+    let mut group = c.benchmark_group("compile");
+    group.sample_size(10);
+    group.bench_function("default_pack_plus_1000_rules", |b| {
+        b.iter(|| black_box(build_checker()))
     });
     group.finish();
 

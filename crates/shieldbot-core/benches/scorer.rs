@@ -77,6 +77,13 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    group.bench_function("normalise_only", |b| {
+        b.iter(|| {
+            for m in &messages {
+                black_box(normalise(black_box(m)));
+            }
+        })
+    });
     group.bench_function("normalise_and_model", |b| {
         b.iter(|| {
             for m in &messages {

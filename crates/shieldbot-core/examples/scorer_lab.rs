@@ -85,6 +85,9 @@ fn main() {
                 "cmax" => params.features.char_max = val.parse().unwrap(),
                 "nobi" => params.features.word_bigrams = false,
                 "tri" => params.features.word_trigrams = true,
+                "punct" => params.features.punctuation_tokens = true,
+                "seed" => params.seed = val.parse().unwrap(),
+                "members" => params.members = val.parse().unwrap(),
                 "nouni" => params.features.word_unigrams = false,
                 "epochs" => params.epochs = val.parse().unwrap(),
                 "lr" => params.learning_rate = val.parse().unwrap(),
@@ -112,6 +115,22 @@ fn main() {
             &corpus_test,
             train_s,
         );
+        if let Ok(spec) = std::env::var("LAB_DEEP") {
+            let (epochs, lr) = spec.split_once(':').map(|(a, b)| (a.parse().unwrap(), b.parse().unwrap())).unwrap_or((5, 0.05));
+            let t = Instant::now();
+            let d = deep::train(&splits.train, params.features, epochs, lr);
+            let secs = t.elapsed().as_secs_f32();
+            use shieldbot_core::scorer::metrics::roc_auc;
+            let fold = |t: &str| shieldbot_core::normalise::normalise(t).folded().to_string();
+            let te: Vec<(f32, f32, bool)> = sources.tweeteval_offensive_validation.iter().map(|(t, y)| (model.logits(&fold(t))[8], d.logits(t)[8], *y)).collect();
+            let cv: Vec<(f32, f32, bool)> = sources.corpus_validation.iter().map(|r| (model.logits(&fold(&r.text))[0], d.logits(&r.text)[0], r.abuse)).collect();
+            let auc = |v: &[(f32, f32, bool)], mix: f32| {
+                let sd = |i: usize| { let m = v.iter().map(|x| if i == 0 { x.0 } else { x.1 }).sum::<f32>() / v.len() as f32; (v.iter().map(|x| { let y = if i == 0 { x.0 } else { x.1 }; (y - m) * (y - m) }).sum::<f32>() / v.len() as f32).sqrt().max(1e-6) };
+                let (s0, s1) = (sd(0), sd(1));
+                roc_auc(&v.iter().map(|x| ((1.0 - mix) * x.0 / s0 + mix * x.1 / s1, x.2)).collect::<Vec<_>>())
+            };
+            println!("deep {epochs}ep lr {lr} ({secs:.1}s): te AUC linear {:.4} deep {:.4} mix {:.4} | cval AUC linear {:.4} deep {:.4} mix {:.4}", auc(&te, 0.0), auc(&te, 1.0), auc(&te, 0.5), auc(&cv, 0.0), auc(&cv, 1.0), auc(&cv, 0.5));
+        }
         if std::env::var("LAB_SPEED").is_ok() {
             let texts: Vec<String> = sources
                 .tweeteval_offensive_validation
@@ -240,4 +259,136 @@ pub fn speed(model: &Model, texts: &[String]) {
         total as f64 / n / 40.0,
         full / n * 1e9
     );
+}
+
+/// `LAB_DEEP=1`: a fastText-style variant (hashed embeddings of 16, a hidden ReLU layer of 32,
+/// 9 heads), trained in float here only, compared threshold-free (ROC-AUC) with the linear
+/// model, alone and averaged with it.
+pub mod deep {
+    use shieldbot_core::normalise::normalise;
+    use shieldbot_core::scorer::features::{features, FeatureConfig};
+    use shieldbot_core::scorer::train::Example;
+    use shieldbot_core::scorer::HEADS;
+
+    const D: usize = 16;
+    const H: usize = 32;
+
+    pub struct Deep {
+        config: FeatureConfig,
+        e: Vec<f32>,
+        w1: Vec<f32>,
+        b1: Vec<f32>,
+        w2: Vec<f32>,
+        b2: [f32; HEADS],
+    }
+
+    fn rng(state: &mut u64) -> f32 {
+        *state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((*state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+    }
+
+    impl Deep {
+        pub fn logits(&self, text: &str) -> [f32; HEADS] {
+            let f = features(normalise(text).folded(), &self.config);
+            self.forward(&f).2
+        }
+
+        fn forward(&self, f: &[u32]) -> ([f32; D], [f32; H], [f32; HEADS]) {
+            let v = if f.is_empty() { 0.0 } else { 1.0 / (f.len() as f32).sqrt() };
+            let mut h = [0f32; D];
+            for &b in f {
+                let row = &self.e[b as usize * D..b as usize * D + D];
+                for d in 0..D {
+                    h[d] += row[d] * v;
+                }
+            }
+            let mut a = [0f32; H];
+            for j in 0..H {
+                let mut s = self.b1[j];
+                for d in 0..D {
+                    s += self.w1[j * D + d] * h[d];
+                }
+                a[j] = s.max(0.0);
+            }
+            let mut z = self.b2;
+            for k in 0..HEADS {
+                for j in 0..H {
+                    z[k] += self.w2[k * H + j] * a[j];
+                }
+            }
+            (h, a, z)
+        }
+    }
+
+    pub fn train(examples: &[Example], config: FeatureConfig, epochs: u32, lr: f32) -> Deep {
+        let mut seed = 7u64;
+        let n = config.buckets();
+        let mut m = Deep {
+            config,
+            e: (0..n * D).map(|_| rng(&mut seed) * 0.2).collect(),
+            w1: (0..H * D).map(|_| rng(&mut seed) * 0.5).collect(),
+            b1: vec![0.01; H],
+            w2: (0..HEADS * H).map(|_| rng(&mut seed) * 0.5).collect(),
+            b2: [0.0; HEADS],
+        };
+        let cached: Vec<Vec<u32>> = examples
+            .iter()
+            .map(|e| features(normalise(&e.text).folded(), &config))
+            .collect();
+        let mut order: Vec<usize> = (0..examples.len()).collect();
+        for epoch in 0..epochs {
+            for i in (1..order.len()).rev() {
+                let j = (rng(&mut seed) + 0.5) * (i + 1) as f32;
+                order.swap(i, (j as usize).min(i));
+            }
+            let rate = lr / (1.0 + epoch as f32);
+            for &idx in &order {
+                let ex = &examples[idx];
+                let f = &cached[idx];
+                let (h, a, z) = m.forward(f);
+                let mut dz = [0f32; HEADS];
+                let mut any = false;
+                for k in 0..HEADS {
+                    if let Some(y) = ex.labels[k].as_bool() {
+                        let p = 1.0 / (1.0 + (-z[k]).exp());
+                        dz[k] = (p - if y { 1.0 } else { 0.0 }) * ex.weight;
+                        any = true;
+                    }
+                }
+                if !any {
+                    continue;
+                }
+                let mut da = [0f32; H];
+                for k in 0..HEADS {
+                    if dz[k] == 0.0 {
+                        continue;
+                    }
+                    for j in 0..H {
+                        da[j] += m.w2[k * H + j] * dz[k];
+                        m.w2[k * H + j] -= rate * dz[k] * a[j];
+                    }
+                    m.b2[k] -= rate * dz[k];
+                }
+                let mut dh = [0f32; D];
+                for j in 0..H {
+                    if a[j] <= 0.0 {
+                        continue;
+                    }
+                    for d in 0..D {
+                        dh[d] += m.w1[j * D + d] * da[j];
+                        m.w1[j * D + d] -= rate * da[j] * h[d];
+                    }
+                    m.b1[j] -= rate * da[j];
+                }
+                let v = if f.is_empty() { 0.0 } else { 1.0 / (f.len() as f32).sqrt() };
+                for &b in f {
+                    let row = &mut m.e[b as usize * D..b as usize * D + D];
+                    for d in 0..D {
+                        row[d] -= rate * dh[d] * v * 4.0;
+                    }
+                }
+            }
+        }
+        m
+    }
 }

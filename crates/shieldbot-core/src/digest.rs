@@ -408,20 +408,22 @@ fn representative<'a>(members: &[&'a DigestItem]) -> &'a DigestItem {
         .unwrap_or(members[0])
 }
 
-/// A masked preview: the first `words` words, each reduced to its first letter and bullets.
+/// A masked preview: the first `words` words (mentions and links skipped), each reduced to its
+/// first character and bullets. Words shorter than three characters are fully masked, so
+/// spaced-out evasions ("d i e") do not leak letter by letter.
 pub fn mask(text: &str, words: usize) -> String {
-    let all: Vec<&str> = text.split_whitespace().collect();
+    let all: Vec<&str> = text
+        .split_whitespace()
+        .filter(|w| !is_mention_or_link(w))
+        .collect();
     let mut out: Vec<String> = all
         .iter()
         .take(words)
         .map(|w| {
-            let mut chars = w.chars();
-            match chars.next() {
-                Some(first) => {
-                    let rest = chars.count();
-                    format!("{first}{}", "•".repeat(rest))
-                }
-                None => String::new(),
+            let len = w.chars().count();
+            match w.chars().next() {
+                Some(first) if len >= 3 => format!("{first}{}", "•".repeat(len - 1)),
+                _ => "•".repeat(len),
             }
         })
         .collect();
@@ -429,6 +431,13 @@ pub fn mask(text: &str, words: usize) -> String {
         out.push("…".into());
     }
     out.join(" ")
+}
+
+fn is_mention_or_link(word: &str) -> bool {
+    word.starts_with("http://")
+        || word.starts_with("https://")
+        || (word.starts_with("<@") && word.ends_with('>'))
+        || (word.starts_with("<#") && word.ends_with('>'))
 }
 
 // ----- near-duplicate clustering ------------------------------------------------------------
@@ -442,10 +451,7 @@ const SHINGLE: usize = 4;
 pub fn normalise_for_similarity(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for word in text.split_whitespace() {
-        if word.starts_with("http://")
-            || word.starts_with("https://")
-            || (word.starts_with("<@") && word.ends_with('>'))
-        {
+        if is_mention_or_link(word) {
             continue;
         }
         let mut pushed_space = out.is_empty();
@@ -685,7 +691,97 @@ mod tests {
             mask("alpha beta gamma delta epsilon", 3),
             "a•••• b••• g•••• …"
         );
-        assert_eq!(mask("hi", 3), "h•");
+        assert_eq!(mask("<@123> hi there https://x.example", 3), "•• t••••");
+        assert_eq!(mask("d i e", 3), "• • •");
+    }
+
+    fn item(id: u64, author: u64, text: &str) -> DigestItem {
+        DigestItem {
+            id,
+            author_id: author,
+            author_name: format!("a{author}"),
+            account_age_days: author as i64,
+            sent_ms: id as i64 * 1000,
+            content: text.to_string(),
+            category: Category::Insult,
+            severity: Severity::MEDIUM,
+            escalated: false,
+            status: ItemStatus::Held,
+            decided_ms: None,
+        }
+    }
+
+    fn helpers() -> DigestOptions {
+        DigestOptions::for_audience(Audience::Helpers)
+    }
+
+    #[test]
+    fn different_messages_sharing_words_stay_apart() {
+        let items = [
+            item(1, 1, "the pension scheme is a disgrace and so are you"),
+            item(2, 2, "your speech on the pension scheme was a disgrace"),
+            item(3, 3, "nobody voted for this, resign"),
+            item(4, 4, "what about the hospital funding you promised"),
+        ];
+        let d = build(0, 10_000, &items, &[], &helpers());
+        assert_eq!(d.entries.len(), 4);
+        assert!(d
+            .entries
+            .iter()
+            .all(|e| matches!(e, DigestEntry::Single { .. })));
+    }
+
+    #[test]
+    fn repeats_by_too_few_accounts_are_not_a_campaign() {
+        let items: Vec<DigestItem> = (0..6)
+            .map(|i| item(i, 1 + i % 2, "the same line again and again"))
+            .collect();
+        let d = build(0, 10_000, &items, &[], &helpers());
+        assert_eq!(
+            d.entries.len(),
+            6,
+            "two accounts repeating is not a pile-on"
+        );
+        let items: Vec<DigestItem> = (0..6)
+            .map(|i| item(i, 1 + i % 3, "the same line again and again"))
+            .collect();
+        let d = build(0, 10_000, &items, &[], &helpers());
+        assert_eq!(d.entries.len(), 1);
+        assert!(matches!(
+            &d.entries[0],
+            DigestEntry::Campaign {
+                count: 6,
+                accounts: 3,
+                account_ages: AgeSpread {
+                    min: 1,
+                    median: 2,
+                    max: 3
+                },
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn an_escalated_member_makes_the_campaign_escalated_and_first() {
+        let mut items: Vec<DigestItem> = (0..5)
+            .map(|i| item(i, 10 + i, "same words from a raid here"))
+            .collect();
+        items[3].escalated = true;
+        items[3].category = Category::Threat;
+        items[3].severity = Severity::HIGH;
+        items.push(item(9, 99, "an unrelated rude remark"));
+        let d = build(0, 10_000, &items, &[], &helpers());
+        assert!(matches!(
+            &d.entries[0],
+            DigestEntry::Campaign {
+                escalated: true,
+                category: Category::Threat,
+                count: 5,
+                ..
+            }
+        ));
+        assert_eq!(d.escalations.len(), 1);
     }
 
     #[test]

@@ -150,3 +150,95 @@ fn hostile_inputs_are_handled() {
         assert!((0.0..=1.0).contains(&checked.score));
     }
 }
+
+/// One way of writing a letter that a person dodging a filter might use.
+fn disguise(c: char, how: u8) -> String {
+    let offset = |base: u32| char::from_u32(base + (c as u32 - 'a' as u32));
+    let cyrillic = match c {
+        'a' => Some('а'),
+        'e' => Some('е'),
+        'o' => Some('о'),
+        'c' => Some('с'),
+        'p' => Some('р'),
+        'y' => Some('у'),
+        'i' => Some('і'),
+        'k' => Some('к'),
+        _ => None,
+    };
+    let leet = match c {
+        'i' => Some('1'),
+        'e' => Some('3'),
+        'a' => Some('4'),
+        'o' => Some('0'),
+        's' => Some('5'),
+        _ => None,
+    };
+    let disguised = match how {
+        0 => Some(c.to_ascii_uppercase()),
+        1 => offset(0x1D41A), // mathematical bold
+        2 => offset(0xFF41),  // fullwidth
+        3 => cyrillic,
+        4 => leet,
+        5 => return format!("{c}\u{200B}"),
+        6 => return format!("{c}\u{0336}\u{0301}"),
+        _ => None,
+    };
+    disguised.unwrap_or(c).to_string()
+}
+
+/// `phrase` disguised letter by letter; `spaced` writes each word s.p.a.c.e.d out instead of
+/// stretching letters ("diiie").
+fn disguised(phrase: &str, hows: &[u8], stretch: &[usize], spaced: Option<&str>) -> String {
+    let mut out = String::new();
+    for (w, word) in phrase.split(' ').enumerate() {
+        if w > 0 {
+            out.push(' ');
+        }
+        for (i, c) in word.chars().enumerate() {
+            let k = (w * 31 + i) % hows.len();
+            match spaced {
+                Some(separator) => {
+                    if i > 0 {
+                        out.push_str(separator);
+                    }
+                    out.push_str(&disguise(c, hows[k]));
+                }
+                None => {
+                    // A letter written once or three-plus times; two would be another word.
+                    let times = [1, 3, 4][stretch[k] % 3];
+                    for _ in 0..times {
+                        out.push_str(&disguise(c, hows[k]));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// However a known threat is disguised (case, fancy fonts, homoglyphs, leet, zero-width,
+    /// zalgo, stretched letters, s.p.a.c.i.n.g), the same rule catches it.
+    #[test]
+    fn disguised_abuse_is_still_caught(
+        case in prop::sample::select(vec![
+            ("i will kill you", "threat.violence"),
+            ("kys", "selfharm.encourage"),
+            ("i know where you live", "threat.knows-where-you-live"),
+            ("go unalive yourself", "selfharm.encourage"),
+            ("watch your back", "threat.veiled"),
+        ]),
+        hows in prop::collection::vec(0u8..8, 1..12),
+        stretch in prop::collection::vec(0usize..3, 12),
+        spaced in prop::option::of(prop::sample::select(vec![".", "-", " ", "_", "*"])),
+    ) {
+        let (phrase, rule) = case;
+        let text = disguised(phrase, &hows, &stretch, spaced);
+        let checked = checker().check(&text, &Context::default());
+        let rules: Vec<String> = checked.hits.iter().map(|h| h.rule_id.to_string()).collect();
+        prop_assert!(rules.iter().any(|r| r == rule), "{text:?} -> {rules:?}");
+        prop_assert!(checked.verdict.removes(), "{text:?}");
+    }
+}

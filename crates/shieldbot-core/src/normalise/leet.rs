@@ -88,7 +88,15 @@ fn decode_token(token: &[Unit], out: &mut Vec<Unit>) {
         let prev_is_letter = k > 0 && out.last().is_some_and(|u: &Unit| u.ch.is_alphabetic());
         let next = token.get(k + 1).map(|u| u.ch);
         let next_is_alnum = next.is_some_and(char::is_alphanumeric);
-        let doubled = prev == Some(unit.ch) || next == Some(unit.ch);
+        // Exactly two in a row ("ki11") is a double letter; one, or three and more (a stretched
+        // letter, "k111ll"), is ambiguous.
+        let run_start = token[..k]
+            .iter()
+            .rev()
+            .take_while(|u| u.ch == unit.ch)
+            .count();
+        let run_end = token[k..].iter().take_while(|u| u.ch == unit.ch).count();
+        let doubled = run_start + run_end == 2;
         let letter = match unit.ch {
             '0' => Some('o'),
             '1' | '|' if doubled => Some('l'),
@@ -148,6 +156,7 @@ mod tests {
     fn decodes_words_but_not_numbers() {
         assert_eq!(decoded("k1ll"), "kill");
         assert_eq!(decoded("ki11"), "kill");
+        assert_eq!(decoded("l111ve"), "liiive");
         assert_eq!(decoded("r4pe"), "rape");
         assert_eq!(decoded("$lut sh!t a$$ r@pe"), "slut shit ass rape");
         assert_eq!(decoded("@janedoe"), "@janedoe");

@@ -101,13 +101,13 @@ impl RulePack {
             lines.push(Some(line_of(text, spanned.span().start)));
             rules.push(spanned.into_inner());
         }
-        RulePack::build(source_name, file.pack.name, rules, lines)
+        RulePack::build(source_name, file.pack.name, rules, lines, Some(text))
     }
 
     /// Validate rules built in code (for example added by a slash command).
     pub fn from_rules(source_name: &str, rules: Vec<Rule>) -> Result<RulePack, RuleError> {
         let lines = vec![None; rules.len()];
-        RulePack::build(source_name, None, rules, lines)
+        RulePack::build(source_name, None, rules, lines, None)
     }
 
     fn build(
@@ -115,6 +115,7 @@ impl RulePack {
         name: Option<String>,
         rules: Vec<Rule>,
         lines: Vec<Option<usize>>,
+        text: Option<&str>,
     ) -> Result<RulePack, RuleError> {
         let mut seen: HashMap<&str, Option<usize>> = HashMap::new();
         for (rule, line) in rules.iter().zip(&lines) {
@@ -124,7 +125,13 @@ impl RulePack {
                 rule_id: (!rule.id.is_empty()).then(|| rule.id.clone()),
                 problem,
             };
-            validate(rule).map_err(error)?;
+            validate(rule).map_err(|(problem, culprit)| {
+                let mut err = error(problem);
+                if let (Some(text), Some(from), Some(culprit)) = (text, *line, culprit) {
+                    err.line = line_containing(text, from, culprit).or(err.line);
+                }
+                err
+            })?;
             if let Some(first) = seen.insert(&rule.id, *line) {
                 let at = first
                     .map(|l| format!(" (first defined on line {l})"))
@@ -160,7 +167,42 @@ impl RulePack {
     }
 }
 
-fn validate(rule: &Rule) -> Result<(), String> {
+/// The first line at or after `from` (1-based) that contains `culprit` as written in TOML
+/// (raw, or with basic-string escapes).
+fn line_containing(text: &str, from: usize, culprit: &str) -> Option<usize> {
+    let escaped = culprit.replace('\\', "\\\\").replace('"', "\\\"");
+    text.lines()
+        .enumerate()
+        .skip(from.saturating_sub(1))
+        .find(|(_, l)| l.contains(culprit) || l.contains(&escaped))
+        .map(|(i, _)| i + 1)
+}
+
+/// Why a rule is unusable, and the keyword, phrase or regex at fault when it is one of them.
+fn validate(rule: &Rule) -> Result<(), (String, Option<&str>)> {
+    validate_shape(rule).map_err(|problem| (problem, None))?;
+    for literal in rule.keywords.iter().chain(&rule.phrases) {
+        if literal.chars().count() > MAX_LITERAL_LEN {
+            return Err((
+                format!("`{literal}` is longer than {MAX_LITERAL_LEN} characters"),
+                Some(literal),
+            ));
+        }
+        if normalise(literal).match_view().text.is_empty() {
+            return Err((
+                format!("`{literal}` has no letters or digits to match"),
+                Some(literal),
+            ));
+        }
+    }
+    for pattern in &rule.regexes {
+        compile_regex(pattern, rule.regex_target)
+            .map_err(|problem| (problem, Some(pattern.as_str())))?;
+    }
+    Ok(())
+}
+
+fn validate_shape(rule: &Rule) -> Result<(), String> {
     if rule.id.is_empty() || rule.id.len() > 100 {
         return Err("the id must be 1 to 100 characters".into());
     }
@@ -179,19 +221,6 @@ fn validate(rule: &Rule) -> Result<(), String> {
     }
     if rule.keywords.is_empty() && rule.phrases.is_empty() && rule.regexes.is_empty() {
         return Err("the rule has no keywords, phrases or regexes".into());
-    }
-    for literal in rule.keywords.iter().chain(&rule.phrases) {
-        if literal.chars().count() > MAX_LITERAL_LEN {
-            return Err(format!(
-                "`{literal}` is longer than {MAX_LITERAL_LEN} characters"
-            ));
-        }
-        if normalise(literal).match_view().text.is_empty() {
-            return Err(format!("`{literal}` has no letters or digits to match"));
-        }
-    }
-    for pattern in &rule.regexes {
-        compile_regex(pattern, rule.regex_target)?;
     }
     Ok(())
 }
@@ -255,7 +284,11 @@ mod tests {
         let err = RulePack::from_toml_str(text, "pack.toml").unwrap_err();
         assert_eq!(err.source_name, "pack.toml");
         assert_eq!(err.rule_id.as_deref(), Some("a"));
-        assert!(err.line.is_some());
+        assert_eq!(err.line, Some(4), "{err}");
+        assert!(
+            err.to_string().starts_with("pack.toml:4: rule `a`: regex"),
+            "{err}"
+        );
         assert!(err.to_string().contains("does not compile"), "{err}");
 
         let text = "[[rule]]\nid = \"a\"\ncategory = \"threatt\"\nkeywords = [\"x\"]\n";

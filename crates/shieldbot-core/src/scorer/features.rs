@@ -8,7 +8,9 @@
 //!
 //! Tokens are maximal runs of letters and digits (apostrophes are skipped, so "don't" is
 //! "dont"); each other non-space, non-ASCII-punctuation character (an emoji, a symbol) is a
-//! token of its own. ASCII punctuation and whitespace only separate tokens.
+//! token of its own, and so are quotes, `?` and `!` when `punctuation_tokens` is on (quoting
+//! abuse to report it reads differently from writing it; measured: +0.004 corpus AUC). Other
+//! ASCII punctuation and whitespace only separate tokens.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +24,9 @@ pub struct FeatureConfig {
     /// Word trigrams ("doesnt make it", "over my dead").
     #[serde(default)]
     pub word_trigrams: bool,
+    /// Quotes, question and exclamation marks as tokens of their own.
+    #[serde(default)]
+    pub punctuation_tokens: bool,
     /// Shortest character n-gram (0 = no character n-grams).
     pub char_min: u8,
     /// Longest character n-gram.
@@ -35,6 +40,7 @@ impl Default for FeatureConfig {
             word_unigrams: true,
             word_bigrams: true,
             word_trigrams: false,
+            punctuation_tokens: true,
             char_min: 3,
             char_max: 5,
         }
@@ -105,7 +111,8 @@ pub fn for_each_feature(text: &str, config: &FeatureConfig, emit: impl FnMut(usi
             in_word = false;
             extractor.word(word_hash, Some(word_len));
         }
-        if !c.is_whitespace() && !c.is_ascii_punctuation() && !c.is_control() {
+        let marks = self_marks(config, c);
+        if marks || (!c.is_whitespace() && !c.is_ascii_punctuation() && !c.is_control()) {
             // An emoji or symbol: a word of its own, without character n-grams.
             extractor.word((FNV_OFFSET ^ c as u64).wrapping_mul(FNV_PRIME), None);
         }
@@ -114,6 +121,13 @@ pub fn for_each_feature(text: &str, config: &FeatureConfig, emit: impl FnMut(usi
         extractor.word(word_hash, Some(word_len));
     }
     extractor.count
+}
+
+/// Whether `c` is a punctuation mark kept as a token: quotes (quoting or reporting abuse),
+/// question and exclamation marks.
+#[inline]
+fn self_marks(config: &FeatureConfig, c: char) -> bool {
+    config.punctuation_tokens && matches!(c, '"' | '?' | '!' | '\u{201c}' | '\u{201d}')
 }
 
 /// The running state of one extraction.
@@ -149,7 +163,9 @@ impl<F: FnMut(usize)> Extractor<'_, F> {
         }
         if self.config.word_trigrams {
             if let (Some(first), Some(second)) = (self.before_previous_word, self.previous_word) {
-                self.push(first.rotate_left(41) ^ second.rotate_left(23) ^ word_hash ^ SEED_TRIGRAM);
+                self.push(
+                    first.rotate_left(41) ^ second.rotate_left(23) ^ word_hash ^ SEED_TRIGRAM,
+                );
             }
         }
         self.before_previous_word = self.previous_word;
@@ -203,6 +219,7 @@ mod tests {
             word_unigrams: true,
             word_bigrams: false,
             word_trigrams: false,
+            punctuation_tokens: false,
             char_min: 0,
             char_max: 0,
         }
@@ -215,9 +232,9 @@ mod tests {
     }
 
     #[test]
-    fn punctuation_and_spacing_only_separate_words() {
+    fn commas_full_stops_and_spacing_only_separate_words() {
         let c = FeatureConfig::default();
-        assert_eq!(features("hello, there!", &c), features("hello   there", &c));
+        assert_eq!(features("hello, there.", &c), features("hello   there", &c));
     }
 
     #[test]
@@ -253,12 +270,25 @@ mod tests {
             word_unigrams: false,
             word_bigrams: false,
             word_trigrams: false,
+            punctuation_tokens: false,
             char_min: 3,
             char_max: 3,
         };
         // "<cat>" has 3 trigrams: "<ca", "cat", "at>".
         assert_eq!(features("cat", &c).len(), 3);
         assert_eq!(features("cat dog", &c).len(), 6);
+    }
+
+    #[test]
+    fn quotes_and_question_marks_can_be_tokens() {
+        let plain = words_only();
+        let marks = FeatureConfig {
+            punctuation_tokens: true,
+            ..plain
+        };
+        assert_eq!(features("he said \"go\"?", &plain).len(), 3);
+        assert_eq!(features("he said \"go\"?", &marks).len(), 6);
+        assert_eq!(features("a, b.", &marks).len(), 2);
     }
 
     #[test]

@@ -275,6 +275,37 @@ mod tests {
         );
     }
 
+    fn olid(text: &str, offensive: bool) -> OlidRow {
+        OlidRow {
+            text: text.into(),
+            offensive,
+            targeted: offensive.then_some(true),
+            target: offensive.then_some(OlidTarget::Individual),
+        }
+    }
+
+    #[test]
+    fn tweeteval_validation_tweets_never_reach_training() {
+        let sources = Sources {
+            olid: vec![
+                olid("@USER first tweet here URL", true),
+                olid("@USER second tweet", false),
+                olid("@USER first tweet here", true), // a duplicate of the held-out one
+            ],
+            tweeteval_offensive_validation: vec![("@user first tweet here ".into(), true)],
+            ..Sources::default()
+        };
+        let splits = assemble(&sources, &Mixture::default());
+        assert_eq!(splits.train.len(), 1);
+        assert_eq!(splits.train[0].text, "@USER second tweet");
+        assert_eq!(splits.olid_held_out.len(), 2);
+        assert_eq!(splits.validation.len(), 1);
+        let v = &splits.validation[0];
+        assert_eq!(v.text, "@user first tweet here ");
+        assert_eq!(v.labels[Head::Offensive.index()], Label::Yes);
+        assert_eq!(v.labels[category(Category::Insult).index()], Label::Yes);
+    }
+
     #[test]
     fn corpus_keep_rows_are_not_abusive() {
         let row = CorpusRow {

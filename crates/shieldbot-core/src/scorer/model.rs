@@ -9,7 +9,7 @@
 //! ```text
 //! 0   8  magic "SHIELDBM"
 //! 8   2  format version (u16) = 1
-//! 10  1  bucket_bits        11  1  flags (bit 0 word unigrams, 1 bigrams, 2 trigrams)
+//! 10  1  bucket_bits        11  1  flags (bits: 0 unigrams, 1 bigrams, 2 trigrams, 3 punctuation)
 //! 12  1  char_min           13  1  char_max
 //! 14  1  number of heads (9) 15 1  reserved (0)
 //! 16  9 x 24  per head: trained (u32 0/1), scale, bias, platt_a, platt_b, threshold (f32)
@@ -210,10 +210,10 @@ impl Model {
             Vec::with_capacity(HEADER_LEN + HEADS * HEAD_RECORD_LEN + self.weights.len() * HEADS);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        let flags =
-            u8::from(self.features.word_unigrams)
+        let flags = u8::from(self.features.word_unigrams)
             | (u8::from(self.features.word_bigrams) << 1)
-            | (u8::from(self.features.word_trigrams) << 2);
+            | (u8::from(self.features.word_trigrams) << 2)
+            | (u8::from(self.features.punctuation_tokens) << 3);
         out.extend_from_slice(&[
             self.features.bucket_bits,
             flags,
@@ -269,6 +269,7 @@ impl Model {
             word_unigrams: bytes[11] & 1 != 0,
             word_bigrams: bytes[11] & 2 != 0,
             word_trigrams: bytes[11] & 4 != 0,
+            punctuation_tokens: bytes[11] & 8 != 0,
             char_min: bytes[12],
             char_max: bytes[13],
         };

@@ -62,6 +62,8 @@ pub struct TrainParams {
     pub l2: f32,
     /// Upper bound for the up-weighting of a rare head's positives.
     pub max_positive_weight: f32,
+    /// Models trained (each with its own example order) and averaged into one.
+    pub members: u32,
     pub features: FeatureConfig,
 }
 
@@ -73,6 +75,7 @@ impl Default for TrainParams {
             learning_rate: 0.2,
             l2: 1e-6,
             max_positive_weight: 4.0,
+            members: 1,
             features: FeatureConfig::default(),
         }
     }
@@ -156,101 +159,108 @@ pub fn train(
     }
 
     let buckets = config.buckets();
-    let mut weights = vec![0f32; buckets * HEADS];
-    let mut squared = vec![0f32; buckets * HEADS];
-    let mut bias = [0f32; HEADS];
-    let mut bias_squared = [0f32; HEADS];
     let lr = params.learning_rate;
     let l2 = params.l2;
     const EPS: f32 = 1e-6;
 
     // Averaging the end-of-epoch weights of the second half of training (Polyak averaging)
-    // smooths out the last epochs' noise.
+    // smooths out the last epochs' noise; with several members (each its own example order),
+    // the average also spans members, a cheap bagging of linear models.
     let mut weight_sum = vec![0f32; buckets * HEADS];
     let mut bias_sum = [0f32; HEADS];
     let mut averaged = 0u32;
-    let mut rng = SplitMix64(params.seed);
+    let members = params.members.max(1);
+    let all_epochs = params.epochs * members;
     let mut order: Vec<usize> = (0..total).collect();
-    for epoch in 1..=params.epochs {
-        for i in (1..order.len()).rev() {
-            order.swap(i, rng.below(i + 1));
-        }
-        for (done, &idx) in order.iter().enumerate() {
-            let example = &examples[idx];
-            let (feats, value) = &cached[idx];
-            let mut z = bias;
-            for &f in feats {
-                let row = &weights[f as usize * HEADS..f as usize * HEADS + HEADS];
-                for h in 0..HEADS {
-                    z[h] += row[h] * value;
-                }
+    for member in 0..members {
+        let mut weights = vec![0f32; buckets * HEADS];
+        let mut squared = vec![0f32; buckets * HEADS];
+        let mut bias = [0f32; HEADS];
+        let mut bias_squared = [0f32; HEADS];
+        let mut rng = SplitMix64(
+            params
+                .seed
+                .wrapping_add(u64::from(member).wrapping_mul(0xa076_1d64_78bd_642f)),
+        );
+        for member_epoch in 1..=params.epochs {
+            let epoch = member * params.epochs + member_epoch;
+            for i in (1..order.len()).rev() {
+                order.swap(i, rng.below(i + 1));
             }
-            let mut gradient = [0f32; HEADS];
-            let mut any = false;
-            for h in 0..HEADS {
-                if let Some(y) = example.labels[h].as_bool() {
-                    let class_weight = if y { positive_weight[h] } else { 1.0 };
-                    gradient[h] =
-                        (sigmoid(z[h]) - f32::from(u8::from(y))) * example.weight * class_weight;
-                    any = true;
-                }
-            }
-            if any {
-                for h in 0..HEADS {
-                    if example.labels[h] == Label::Unknown {
-                        continue;
-                    }
-                    let g = gradient[h];
-                    bias_squared[h] += g * g;
-                    bias[h] -= lr * g / (bias_squared[h] + EPS).sqrt();
-                }
+            for (done, &idx) in order.iter().enumerate() {
+                let example = &examples[idx];
+                let (feats, value) = &cached[idx];
+                let mut z = bias;
                 for &f in feats {
-                    let base = f as usize * HEADS;
+                    let row = &weights[f as usize * HEADS..f as usize * HEADS + HEADS];
+                    for h in 0..HEADS {
+                        z[h] += row[h] * value;
+                    }
+                }
+                let mut gradient = [0f32; HEADS];
+                let mut any = false;
+                for h in 0..HEADS {
+                    if let Some(y) = example.labels[h].as_bool() {
+                        let class_weight = if y { positive_weight[h] } else { 1.0 };
+                        gradient[h] = (sigmoid(z[h]) - f32::from(u8::from(y)))
+                            * example.weight
+                            * class_weight;
+                        any = true;
+                    }
+                }
+                if any {
                     for h in 0..HEADS {
                         if example.labels[h] == Label::Unknown {
                             continue;
                         }
-                        let w = &mut weights[base + h];
-                        let g = gradient[h] * value + l2 * *w;
-                        let s = &mut squared[base + h];
-                        *s += g * g;
-                        *w -= lr * g / (*s + EPS).sqrt();
+                        let g = gradient[h];
+                        bias_squared[h] += g * g;
+                        bias[h] -= lr * g / (bias_squared[h] + EPS).sqrt();
+                    }
+                    for &f in feats {
+                        let base = f as usize * HEADS;
+                        for h in 0..HEADS {
+                            if example.labels[h] == Label::Unknown {
+                                continue;
+                            }
+                            let w = &mut weights[base + h];
+                            let g = gradient[h] * value + l2 * *w;
+                            let s = &mut squared[base + h];
+                            *s += g * g;
+                            *w -= lr * g / (*s + EPS).sqrt();
+                        }
                     }
                 }
+                if done % report_every == 0 {
+                    progress(Progress {
+                        epoch,
+                        epochs: all_epochs,
+                        done,
+                        total,
+                    });
+                }
             }
-            if done % report_every == 0 {
-                progress(Progress {
-                    epoch,
-                    epochs: params.epochs,
-                    done,
-                    total,
-                });
-            }
-        }
-        if epoch > params.epochs / 2 {
-            averaged += 1;
-            for (sum, w) in weight_sum.iter_mut().zip(&weights) {
-                *sum += *w;
-            }
-            for h in 0..HEADS {
-                bias_sum[h] += bias[h];
+            if member_epoch > params.epochs / 2 {
+                averaged += 1;
+                for (sum, w) in weight_sum.iter_mut().zip(&weights) {
+                    *sum += *w;
+                }
+                for h in 0..HEADS {
+                    bias_sum[h] += bias[h];
+                }
             }
         }
     }
     progress(Progress {
-        epoch: params.epochs,
-        epochs: params.epochs,
+        epoch: all_epochs,
+        epochs: all_epochs,
         done: total,
         total,
     });
-    if averaged > 0 {
-        let n = averaged as f32;
-        weight_sum.iter_mut().for_each(|w| *w /= n);
-        bias_sum.iter_mut().for_each(|b| *b /= n);
-        Model::quantise(config, &weight_sum, bias_sum, trained)
-    } else {
-        Model::quantise(config, &weights, bias, trained)
-    }
+    let n = averaged.max(1) as f32;
+    weight_sum.iter_mut().for_each(|w| *w /= n);
+    bias_sum.iter_mut().for_each(|b| *b /= n);
+    Model::quantise(config, &weight_sum, bias_sum, trained)
 }
 
 #[cfg(test)]

@@ -1,0 +1,228 @@
+//! The command logic without Discord: drafting and refusing rules, settings persisted in a real
+//! store and rebuilt into the judge's live table, sensitivity levels mapped onto the policy, the
+//! review order and the period counts. The end-to-end path is in `commands_end_to_end.rs`.
+
+use shieldbot::commands::live::{
+    self, checker_for, policy_for, Field, GuildSettings, Level, LiveSettings,
+};
+use shieldbot::commands::review::worst_first;
+use shieldbot::commands::rules::{breadth_refusal, build_rule, next_rule_id, Draft, PatternKind};
+use shieldbot::commands::{ordinary_messages, stats};
+use shieldbot::config::GuildConfig;
+use shieldbot::store::{NewQuarantine, QuarantineRecord, RecordId, Status, Store};
+use shieldbot_core::policy::Context;
+use shieldbot_core::rules::Action;
+use shieldbot_core::{Category, Severity, Verdict};
+use std::collections::BTreeMap;
+
+fn texts() -> Vec<(String, String)> {
+    let raw = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/commands/texts.tsv"
+    ))
+    .unwrap();
+    raw.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let (k, t) = l.split_once('\t').unwrap();
+            (k.to_string(), t.to_string())
+        })
+        .collect()
+}
+
+fn text(kind: &str) -> String {
+    texts().into_iter().find(|(k, _)| k == kind).unwrap().1
+}
+
+fn draft(kind: PatternKind, pattern: &str) -> Draft {
+    Draft {
+        kind,
+        pattern: pattern.to_string(),
+        category: Some(Category::Insult),
+        severity: 2,
+        action: Action::Quarantine,
+    }
+}
+
+fn base() -> shieldbot_core::check::Checker {
+    shieldbot::filter::load_checker(None).unwrap()
+}
+
+#[test]
+fn bad_rules_are_explained_and_good_ones_built() {
+    let empty = build_rule("cmd-1", &draft(PatternKind::Keyword, "  ")).unwrap_err();
+    assert!(empty.contains("empty"), "{empty}");
+    let two_words = build_rule("cmd-1", &draft(PatternKind::Keyword, "two words")).unwrap_err();
+    assert!(two_words.contains("phrase"), "{two_words}");
+    let bad = build_rule("cmd-1", &draft(PatternKind::Regex, &text("bad_regex"))).unwrap_err();
+    assert!(bad.contains("does not compile"), "{bad}");
+    let long = build_rule("cmd-1", &draft(PatternKind::Regex, &"a".repeat(600))).unwrap_err();
+    assert!(long.contains("limit"), "{long}");
+    let punctuation = build_rule("cmd-1", &draft(PatternKind::Phrase, "!!!")).unwrap_err();
+    assert!(
+        punctuation.contains("no letters or digits"),
+        "{punctuation}"
+    );
+    let mut severe = draft(PatternKind::Keyword, "x");
+    severe.severity = 4;
+    assert!(build_rule("cmd-1", &severe)
+        .unwrap_err()
+        .contains("Severity"));
+    for error in [empty, bad, long] {
+        assert!(error.ends_with("Nothing was stored."), "{error}");
+    }
+
+    let rule = build_rule("cmd-1", &draft(PatternKind::Keyword, &text("keyword"))).unwrap();
+    assert_eq!(rule.keywords, vec![text("keyword")]);
+    assert_eq!(rule.severity, Severity::MEDIUM);
+}
+
+#[test]
+fn rules_matching_ordinary_talk_are_refused() {
+    let base = base();
+    let ordinary = ordinary_messages();
+    assert!(ordinary.len() >= 100);
+    let guild = GuildConfig::new(1);
+    let check = |d: Draft| {
+        let rule = build_rule("cmd-1", &d).unwrap();
+        let settings = GuildSettings {
+            rules: vec![rule.clone()],
+            ..GuildSettings::default()
+        };
+        let checker = checker_for(&base, &guild, &settings).unwrap();
+        breadth_refusal(&checker, &rule, &ordinary)
+    };
+    let broad = check(draft(PatternKind::Keyword, &text("broad_keyword"))).expect("refused");
+    assert!(broad.contains("too broad"), "{broad}");
+    assert!(check(draft(PatternKind::Regex, &text("broad_regex"))).is_some());
+    let mut allow_everything = draft(PatternKind::Keyword, "you");
+    allow_everything.action = Action::Allow;
+    allow_everything.category = None;
+    assert!(
+        check(allow_everything).is_some(),
+        "an allow rule on `you` would shield abuse"
+    );
+    assert_eq!(check(draft(PatternKind::Keyword, &text("keyword"))), None);
+}
+
+#[test]
+fn settings_persist_attributed_and_rebuild_the_live_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let guild = GuildConfig::new(42);
+    let base = base();
+    let mut settings = GuildSettings::default();
+    let rule = build_rule(
+        &next_rule_id(&settings),
+        &draft(PatternKind::Keyword, &text("keyword")),
+    )
+    .unwrap();
+    assert_eq!(rule.id, "cmd-1");
+    settings.rules.push(rule);
+    settings
+        .sensitivity
+        .insert(Category::Profanity, Level::High);
+    settings.deny_users.push(7);
+    for field in [Field::Rules, Field::Sensitivity, Field::DenyUsers] {
+        settings.save(&store, guild.id, field, 99).unwrap();
+    }
+    assert_eq!(next_rule_id(&settings), "cmd-2");
+    assert_eq!(GuildSettings::load(&store, guild.id).unwrap(), settings);
+    assert_eq!(
+        GuildSettings::load(&store, 43).unwrap(),
+        GuildSettings::default()
+    );
+
+    let table = LiveSettings::new();
+    live::restore(std::slice::from_ref(&guild), &store, &base, &table).unwrap();
+    let restored = table.get(guild.id).expect("restored");
+    assert!(restored.settings.is_deny_listed(7, &[]));
+    let verdict = restored
+        .checker
+        .check(&text("with_keyword"), &Context::default())
+        .verdict;
+    assert!(verdict.removes(), "{verdict:?}");
+    assert!(!base
+        .check(&text("with_keyword"), &Context::default())
+        .verdict
+        .removes());
+    assert!(store.verify().unwrap().is_ok());
+}
+
+#[test]
+fn sensitivity_levels_move_the_policy() {
+    let guild = GuildConfig::new(1);
+    let base = shieldbot_core::policy::PolicyConfig::default();
+    let mut settings = GuildSettings::default();
+    assert_eq!(policy_for(&base, &guild, &settings), base);
+    settings.sensitivity.insert(Category::Insult, Level::Off);
+    settings
+        .sensitivity
+        .insert(Category::Profanity, Level::High);
+    settings.escalate_threat_probability = Some(0.75);
+    let policy = policy_for(&base, &guild, &settings);
+    assert_eq!(policy.rule_min_severity.insult, 4);
+    assert!(policy.thresholds.insult > 1.0);
+    assert_eq!(policy.rule_min_severity.profanity, 1);
+    assert!(policy.thresholds.profanity < base.thresholds.profanity);
+    assert_eq!(policy.escalate_threat_probability, 0.75);
+    assert_eq!(
+        policy.rule_min_severity.threat,
+        base.rule_min_severity.threat
+    );
+}
+
+fn record(id: u64, verdict: Verdict, score: f32, at: i64) -> QuarantineRecord {
+    let new = NewQuarantine {
+        guild_id: 1,
+        channel_id: 2,
+        message_id: 1000 + id,
+        author_id: 3,
+        author_name: "a".into(),
+        member_joined_ms: None,
+        target_user_ids: vec![4],
+        content: String::new(),
+        attachment_urls: vec![],
+        edits: vec![],
+        verdict,
+        scores: BTreeMap::from([(Category::Insult, score)]),
+    };
+    QuarantineRecord::new(RecordId(id), new, at)
+}
+
+fn held(category: Category, severity: Severity, escalate: bool) -> Verdict {
+    if escalate {
+        Verdict::Escalate {
+            category,
+            severity,
+            reasons: vec![],
+        }
+    } else {
+        Verdict::Quarantine {
+            category,
+            severity,
+            reasons: vec![],
+        }
+    }
+}
+
+#[test]
+fn review_is_worst_first_and_stats_count_by_category_and_status() {
+    let mut records = vec![
+        record(1, held(Category::Insult, Severity::LOW, false), 0.9, 10),
+        record(2, held(Category::Insult, Severity::HIGH, false), 0.5, 20),
+        record(3, held(Category::Threat, Severity::MEDIUM, true), 0.1, 30),
+        record(4, held(Category::Insult, Severity::HIGH, false), 0.8, 40),
+    ];
+    records[0].status = Status::Released;
+    let counts = stats::count(&records);
+    assert_eq!(counts.total, 4);
+    assert_eq!(counts.escalated, 1);
+    assert_eq!(counts.by_category[&Category::Insult], 3);
+    assert_eq!(counts.by_status[&Status::Released], 1);
+    assert_eq!(counts.by_status[&Status::Held], 3);
+    worst_first(&mut records);
+    let order: Vec<u64> = records.iter().map(|r| r.id.0).collect();
+    assert_eq!(order, vec![3, 4, 2, 1]);
+}

@@ -1,0 +1,114 @@
+//! Crash safety: a writer process quarantining and flushing in a loop is killed with SIGKILL.
+//! After reopening, the chain verifies, every item whose flush the writer saw complete is
+//! there with its DELETE still queued or done, and nothing is half-written (each record has its
+//! chain entry and its queue entry, atomically).
+
+use shieldbot::store::{NewQuarantine, Removal, Store};
+use shieldbot_core::verdict::{Reason, ReasonSource};
+use shieldbot_core::{Category, Severity, Verdict};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DIR_VAR: &str = "SHIELDBOT_CRASH_TEST_STORE";
+
+fn item(message_id: u64) -> NewQuarantine {
+    NewQuarantine {
+        guild_id: 1,
+        channel_id: 2,
+        message_id,
+        author_id: 1_000_000_000_000_000 + message_id,
+        author_name: "raider".into(),
+        member_joined_ms: None,
+        target_user_ids: vec![3],
+        content: format!("placeholder raid message {message_id}"),
+        attachment_urls: vec![],
+        edits: vec![],
+        verdict: Verdict::Quarantine {
+            category: Category::Insult,
+            severity: Severity::MEDIUM,
+            reasons: vec![Reason {
+                source: ReasonSource::Rule { rule: "r".into() },
+                category: Category::Insult,
+                severity: Severity::MEDIUM,
+                span: None,
+                quote: None,
+                detail: "rule".into(),
+            }],
+        },
+        scores: Default::default(),
+    }
+}
+
+/// The writer: only does anything when started by `killed_writer_loses_nothing_it_flushed`.
+#[test]
+#[ignore = "helper process for killed_writer_loses_nothing_it_flushed"]
+fn crash_writer() {
+    let Ok(dir) = std::env::var(DIR_VAR) else {
+        return;
+    };
+    let store = Store::open(dir).unwrap();
+    for m in 1.. {
+        store.quarantine(item(m)).unwrap();
+        store.flush_blocking().unwrap();
+        // Every few items, the "DELETE" is done too.
+        if m % 3 == 0 {
+            store
+                .delete_done(m, shieldbot::store::DeleteOutcome::Deleted)
+                .unwrap();
+        }
+        println!("flushed {m}");
+    }
+}
+
+#[test]
+fn killed_writer_loses_nothing_it_flushed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "crash_writer", "--ignored", "--nocapture"])
+        .env(DIR_VAR, dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut acknowledged = 0u64;
+    let started = Instant::now();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(n) = line.strip_prefix("flushed ") {
+            acknowledged = n.trim().parse().unwrap();
+        }
+        if acknowledged >= 200 || started.elapsed() > Duration::from_secs(20) {
+            break;
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(acknowledged > 0, "the writer never flushed");
+
+    let store = Store::open(dir.path()).unwrap();
+    let report = store.verify().unwrap();
+    assert!(report.is_ok(), "{:?}", report.first_break);
+    let pending: Vec<u64> = store
+        .pending_deletes()
+        .unwrap()
+        .iter()
+        .map(|t| t.message_id)
+        .collect();
+    for m in 1..=acknowledged {
+        let record = store
+            .get_by_message(m)
+            .unwrap()
+            .unwrap_or_else(|| panic!("flushed item {m} lost"));
+        match record.removal {
+            Removal::Pending => assert!(pending.contains(&m), "item {m} has no queued DELETE"),
+            _ => assert!(!pending.contains(&m), "item {m} deleted but still queued"),
+        }
+    }
+    // Items written after the last acknowledgement (if any) are whole too.
+    for record in store.all_records().unwrap() {
+        let queued = pending.contains(&record.message_id);
+        assert_eq!(queued, record.removal == Removal::Pending);
+    }
+}
