@@ -702,13 +702,25 @@ async fn review_release_confirm_and_act_on_authors() {
         &town,
         town.helper,
         &["rules", "add"],
-        vec![string("kind", "keyword"), string("pattern", "x"), integer("category", INSULT)],
+        vec![
+            string("kind", "keyword"),
+            string("pattern", "x"),
+            integer("category", INSULT),
+        ],
     )
     .await;
     assert!(wrong_type.ephemeral);
-    assert!(wrong_type.content.contains("Nothing was changed"), "{}", wrong_type.content);
+    assert!(
+        wrong_type.content.contains("Nothing was changed"),
+        "{}",
+        wrong_type.content
+    );
     let unknown_command = run(&town, town.helper, &["rules", "explode"], vec![]).await;
-    assert!(unknown_command.content.contains("Nothing was changed"), "{}", unknown_command.content);
+    assert!(
+        unknown_command.content.contains("Nothing was changed"),
+        "{}",
+        unknown_command.content
+    );
     let junk_button = click(
         &town,
         town.helper,

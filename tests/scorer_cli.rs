@@ -167,3 +167,27 @@ fn the_shipped_model_loads() {
     let model = shieldbot::model_file::load_model(&path).unwrap();
     assert!(model.memory_bytes() < 32 * 1024 * 1024);
 }
+
+#[test]
+fn check_uses_the_shipped_model_by_default() {
+    use std::io::Write;
+    let mut child = shieldbot()
+        .args(["check", "--jsonl"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"thanks for the great speech at the conference today\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["verdict"], "allow");
+    // Rules alone score a harmless message 0; the model gives a small calibrated probability.
+    let score = line["score"].as_f64().unwrap();
+    assert!(score > 0.0 && score < 0.5, "{score}");
+}

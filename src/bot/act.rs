@@ -137,7 +137,10 @@ fn task_of(msg: &Incoming, record_id: u64) -> DeleteTask {
 pub fn resume_pending(shared: &Arc<Shared>) -> Result<(), String> {
     let tasks = shared.store.pending_deletes().map_err(|e| e.to_string())?;
     if !tasks.is_empty() {
-        tracing::info!(count = tasks.len(), "resuming DELETEs left pending by the last run");
+        tracing::info!(
+            count = tasks.len(),
+            "resuming DELETEs left pending by the last run"
+        );
     }
     for task in tasks {
         let attempts = task.attempts;
@@ -205,13 +208,18 @@ async fn delete_once(shared: &Shared, task: &DeleteTask) -> Attempt {
     let Some(http) = shared.http() else {
         return Attempt::Retry("the HTTP client is not ready".into());
     };
-    let (Some(channel), Some(message)) = (nonzero(task.channel_id), nonzero(task.message_id)) else {
+    let (Some(channel), Some(message)) = (nonzero(task.channel_id), nonzero(task.message_id))
+    else {
         // A zero id cannot exist on Discord: nothing to delete.
         return Attempt::Done(DeleteOutcome::AlreadyGone);
     };
     let reason = format!("shieldbot: quarantined as {}", task.record_id);
     match http
-        .delete_message(ChannelId::new(channel), MessageId::new(message), Some(&reason))
+        .delete_message(
+            ChannelId::new(channel),
+            MessageId::new(message),
+            Some(&reason),
+        )
         .await
     {
         Ok(()) => Attempt::Done(DeleteOutcome::Deleted),
@@ -224,7 +232,13 @@ async fn delete_once(shared: &Shared, task: &DeleteTask) -> Attempt {
     }
 }
 
-fn record_done(shared: &Shared, task: &DeleteTask, outcome: DeleteOutcome, at: Instant, attempts: u32) {
+fn record_done(
+    shared: &Shared,
+    task: &DeleteTask,
+    outcome: DeleteOutcome,
+    at: Instant,
+    attempts: u32,
+) {
     if let Err(err) = shared.store.delete_done(task.message_id, outcome) {
         // The DELETE happened; the queue entry stays and a later retry gets a 404, which is
         // recorded then. Nothing is lost.
@@ -241,7 +255,11 @@ fn record_done(shared: &Shared, task: &DeleteTask, outcome: DeleteOutcome, at: I
 }
 
 fn record_failure(shared: &Shared, task: &DeleteTask, error: &str) {
-    tracing::warn!(message_id = task.message_id, error, "DELETE failed; will retry");
+    tracing::warn!(
+        message_id = task.message_id,
+        error,
+        "DELETE failed; will retry"
+    );
     if let Err(err) = shared.store.delete_failed(task.message_id, error) {
         tracing::warn!(message_id = task.message_id, error = %err, "cannot count a DELETE failure");
     }

@@ -135,12 +135,18 @@ async fn fetch(
 
 /// Process one page, oldest first, concurrently (each message is independent; the
 /// watermarks keep the persisted mark honest whatever order they finish in).
-async fn process_page(shared: &Arc<Shared>, guild_id: u64, parent_id: Option<u64>, mut page: Vec<Message>) {
+async fn process_page(
+    shared: &Arc<Shared>,
+    guild_id: u64,
+    parent_id: Option<u64>,
+    mut page: Vec<Message>,
+) {
     page.sort_by_key(|m| m.id);
     let guild = GuildId::new(guild_id);
     let mut tasks = tokio::task::JoinSet::new();
     for message in &page {
-        let Some(incoming) = Incoming::from_message(message, Arrival::Backfilled, Some(guild)) else {
+        let Some(incoming) = Incoming::from_message(message, Arrival::Backfilled, Some(guild))
+        else {
             continue;
         };
         let shared = Arc::clone(shared);

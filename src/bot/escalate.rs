@@ -177,7 +177,9 @@ fn quiet(content: &str) -> CreateMessage {
 }
 
 async fn send(http: &Http, channel: ChannelId, content: &str) -> Result<u64, serenity::Error> {
-    let message = http.send_message(channel, Vec::new(), &quiet(content)).await?;
+    let message = http
+        .send_message(channel, Vec::new(), &quiet(content))
+        .await?;
     Ok(message.id.get())
 }
 

@@ -85,11 +85,7 @@ impl EventHandler for Handler {
                     Some(message) => Some(message),
                     None => ctx.http.get_message(event.channel_id, event.id).await.ok(),
                 };
-                full.and_then(|m| {
-                    let mut incoming = Incoming::from_message(&m, Arrival::Edited, event.guild_id)?;
-                    incoming.arrival = Arrival::Edited;
-                    Some(incoming)
-                })
+                full.and_then(|m| Incoming::from_message(&m, Arrival::Edited, event.guild_id))
             }
         };
         if let Some(incoming) = incoming {
@@ -110,8 +106,11 @@ impl EventHandler for Handler {
         if self.shared.guild(guild_id).is_none() {
             return;
         }
-        let mut channels: Vec<WatchedChannel> =
-            guild.channels.values().filter_map(watched_channel).collect();
+        let mut channels: Vec<WatchedChannel> = guild
+            .channels
+            .values()
+            .filter_map(watched_channel)
+            .collect();
         channels.extend(guild.threads.iter().filter_map(watched_channel));
         self.shared.remember_channels(guild_id, &channels);
         let shared = Arc::clone(&self.shared);

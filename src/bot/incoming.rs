@@ -5,9 +5,9 @@
 //! Turning all three into one owned [`Incoming`] is what lets them share one code path, so a
 //! message missed live and found by backfill is judged exactly as it would have been live.
 
+use crate::store::snowflake_created_ms;
 use serenity::model::channel::{Message, MessageReferenceKind};
 use serenity::model::event::MessageUpdateEvent;
-use crate::store::snowflake_created_ms;
 use serenity::model::id::GuildId;
 
 /// How the bot came to see the message.
@@ -55,7 +55,11 @@ pub struct Incoming {
 impl Incoming {
     /// From a full message. `guild_id` fills in for history pages, which do not carry it.
     /// Returns `None` for messages outside guilds (DMs are not shielded).
-    pub fn from_message(msg: &Message, arrival: Arrival, guild_id: Option<GuildId>) -> Option<Incoming> {
+    pub fn from_message(
+        msg: &Message,
+        arrival: Arrival,
+        guild_id: Option<GuildId>,
+    ) -> Option<Incoming> {
         let guild_id = msg.guild_id.or(guild_id)?;
         let reply_to = reply_of(msg);
         Some(Incoming {

@@ -64,7 +64,13 @@ impl Judge {
     }
 
     /// Judge one message at time `now_ms`.
-    pub fn judge(&self, guild: &GuildConfig, store: &Store, msg: &Incoming, now_ms: i64) -> Checked {
+    pub fn judge(
+        &self,
+        guild: &GuildConfig,
+        store: &Store,
+        msg: &Incoming,
+        now_ms: i64,
+    ) -> Checked {
         self.judge_shielded(guild, store, msg, now_ms, ShieldFacts::default())
     }
 
@@ -82,8 +88,12 @@ impl Judge {
         let mut context = context_of(guild, store, msg, now_ms);
         shield.apply(&mut context);
         if let Some(live) = &live {
-            context.deny_listed |= live.settings.is_deny_listed(msg.author_id, &msg.author_roles);
-            context.allow_listed |= live.settings.is_allow_listed(msg.author_id, &msg.author_roles);
+            context.deny_listed |= live
+                .settings
+                .is_deny_listed(msg.author_id, &msg.author_roles);
+            context.allow_listed |= live
+                .settings
+                .is_allow_listed(msg.author_id, &msg.author_roles);
         }
         let checker = live.as_ref().map_or(&self.checker, |l| &l.checker);
         let checked = checker.check(&msg.content, &context);
@@ -101,7 +111,8 @@ impl Judge {
 
 /// What the policy needs to know about the author.
 fn context_of(guild: &GuildConfig, store: &Store, msg: &Incoming, now_ms: i64) -> Context {
-    let days = |since_ms: i64| u32::try_from((now_ms - since_ms).max(0) / DAY_MS).unwrap_or(u32::MAX);
+    let days =
+        |since_ms: i64| u32::try_from((now_ms - since_ms).max(0) / DAY_MS).unwrap_or(u32::MAX);
     let prior_quarantines = match store.records_by_author(msg.author_id) {
         Ok(records) => u32::try_from(records.len()).unwrap_or(u32::MAX),
         Err(err) => {

@@ -17,6 +17,8 @@
 //! | [`watermark`] | per-channel low watermarks that are safe to persist under concurrency |
 //! | `recent` | small bounded memories: who wrote a message, what it said before an edit |
 //! | [`shield`] | pile-on defence: burst detectors per protected person, shield-up on/off, helper alerts |
+//! | [`digest_schedule`] | the daily digest per protected person at their local time, missed ones on start-up |
+//! | [`digest_embeds`] | a digest as Discord embeds within Discord's limits, paged, with review buttons |
 //!
 //! Order of effects for a removal, the property the product rests on: the quarantine record is
 //! written and flushed, *then* the DELETE is sent. A crash between the two leaves a record with
@@ -24,6 +26,8 @@
 
 mod act;
 mod backfill;
+pub mod digest_embeds;
+pub mod digest_schedule;
 mod escalate;
 mod handler;
 pub mod incoming;
@@ -141,10 +145,13 @@ pub struct Removed {
 pub enum BotEvent {
     Judged(Judged),
     Removed(Removed),
-    /// The gateway session is ready (after IDENTIFY); `backfill_done` follows per guild.
+    /// The gateway session is ready (after IDENTIFY); a `BackfillDone` follows per guild.
     Ready,
     /// Backfill of one guild's watched channels finished; `messages` were read.
-    BackfillDone { guild_id: u64, messages: usize },
+    BackfillDone {
+        guild_id: u64,
+        messages: usize,
+    },
     /// A guild's shield-up went on or off (pile-on defence, see [`shield`]).
     Shield(ShieldChange),
 }
@@ -175,6 +182,8 @@ pub struct BotOptions {
     /// The filter to judge with. `None`: the shipped filter (`crate::filter::load_checker(None)`);
     /// `shieldbot run` passes the one built from its `--config` file.
     pub checker: Option<shieldbot_core::check::Checker>,
+    /// How often the digest scheduler asks the clock whether a digest is due.
+    pub digest_check_interval: Duration,
 }
 
 impl Default for BotOptions {
@@ -186,6 +195,7 @@ impl Default for BotOptions {
             event_capacity: 65_536,
             backfill_recent: 100,
             checker: None,
+            digest_check_interval: Duration::from_secs(30),
         }
     }
 }
@@ -204,7 +214,15 @@ impl Bot {
         store: Store,
         options: BotOptions,
     ) -> Result<BotHandle, BotError> {
-        Bot::start_with_clock(config, token, endpoint, store, options, Arc::new(SystemClock)).await
+        Bot::start_with_clock(
+            config,
+            token,
+            endpoint,
+            store,
+            options,
+            Arc::new(SystemClock),
+        )
+        .await
     }
 
     /// [`Bot::start`] with a chosen clock (record timestamps).
@@ -224,7 +242,12 @@ impl Bot {
         // everything from READY on (see `BotHandle::events`).
         let (events, first_receiver) = broadcast::channel(options.event_capacity.max(16));
         // Pile-on defence, created before the commands so `/shield shieldup` can share it.
-        let shields = Arc::new(Shields::new(&config, store.clone(), events.clone(), Arc::clone(&clock)));
+        let shields = Arc::new(Shields::new(
+            &config,
+            store.clone(),
+            events.clone(),
+            Arc::clone(&clock),
+        ));
         // Settings changed by `/shield` commands survive restarts: rebuild them from the store.
         crate::commands::live::restore(&config.guilds, &store, judge.base_checker(), judge.live())
             .map_err(BotError::Store)?;
@@ -258,6 +281,8 @@ impl Bot {
         shared.set_http(Arc::clone(&client.http));
         shields.set_http(Arc::clone(&client.http));
         shields.start_ticker();
+        // Daily digests, and any that fell due while the bot was down (stops on shutdown).
+        digest_schedule::start(Arc::clone(&shared));
         // Deletes left pending by a previous run (a crash between flush and DELETE, or retries
         // cut short by a shutdown) resume before any new work.
         act::resume_pending(&shared).map_err(BotError::Store)?;
@@ -328,8 +353,26 @@ impl BotHandle {
         self.shared.stop_accepting();
         self.shard_manager.shutdown_all().await;
         self.shared.drain().await;
-        if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        if let Some(mut task) = self.task.take() {
+            // `shutdown_all` cannot stop a shard that is between connections (it is not
+            // registered then), and the client would run on, holding the store open. Give it
+            // a moment, then cancel it.
+            if tokio::time::timeout(Duration::from_secs(2), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+                let _ = task.await;
+            }
+        }
+        // Tasks that were already running (a backfill started by a late READY, a retry loop
+        // seeing the stop signal) end on their own within moments; wait for them so the store
+        // is closed when this returns and can be reopened at once (in-process restarts).
+        for _ in 0..200 {
+            if Arc::strong_count(&self.shared) == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
         self.shared.flush_store().map_err(BotError::Store)
     }

@@ -6,11 +6,11 @@
 //! HTTP client, the watermarks and the in-flight counter that graceful shutdown waits on.
 
 use super::act;
+use super::backfill::WatchedChannel;
 use super::incoming::{Arrival, Incoming};
 use super::judge::Judge;
-use super::shield::Shields;
 use super::recent::{Recent, Seen};
-use super::backfill::WatchedChannel;
+use super::shield::Shields;
 use super::watermark::Watermarks;
 use super::{Action, BotEvent, BotOptions, Judged};
 use crate::clock::Clock;
@@ -214,7 +214,11 @@ impl Shared {
 
     /// The one path. `parent_channel_id` is the thread's parent when the message is in a thread.
     pub async fn process(
-        self: &Arc<Self>, msg: Incoming, parent_channel_id: Option<u64>, received_at: Instant) {
+        self: &Arc<Self>,
+        msg: Incoming,
+        parent_channel_id: Option<u64>,
+        received_at: Instant,
+    ) {
         let Some(_working) = self.enter() else {
             return;
         };
@@ -233,13 +237,15 @@ impl Shared {
                 .is_some_and(|p| p.version_ms >= version_ms && p.content == msg.content)
         {
             // Judged already, unchanged since: a backfill re-read.
-            self.finish_mark(msg.channel_id, msg.message_id, true);
+            self.finish_mark(msg.channel_id, msg.message_id, false);
             return;
         }
-        if !self.watermarks.begin(msg.channel_id, msg.message_id) {
+        if !self.begin_when_free(&msg).await {
             return;
         }
-        let judged = self.judge_and_act(guild, &msg, previous.as_ref(), received_at).await;
+        let judged = self
+            .judge_and_act(guild, &msg, previous.as_ref(), received_at)
+            .await;
         self.recent.remember(
             msg.message_id,
             Seen {
@@ -248,21 +254,38 @@ impl Shared {
                 version_ms,
             },
         );
-        self.finish_mark(msg.channel_id, msg.message_id, false);
+        self.finish_mark(msg.channel_id, msg.message_id, true);
         if let Some(judged) = judged {
             tracing::trace!(message_id = msg.message_id, action = ?judged.action, "judged");
             self.publish(BotEvent::Judged(judged));
         }
     }
 
-    fn finish_mark(&self, channel_id: u64, message_id: u64, only_seed: bool) {
-        if only_seed {
-            if self.watermarks.begin(channel_id, message_id) {
-                if let Some(mark) = self.watermarks.finish(channel_id, message_id) {
-                    self.persist_mark(channel_id, mark);
-                }
+    /// Mark the message in flight. A backfill re-read of a message already in flight is
+    /// dropped (the live task judges it); a live event (an edit racing its own create) waits
+    /// its turn, so the newer text is always judged.
+    async fn begin_when_free(&self, msg: &Incoming) -> bool {
+        for _ in 0..500 {
+            if self.watermarks.begin(msg.channel_id, msg.message_id) {
+                return true;
             }
-            return;
+            if msg.arrival == Arrival::Backfilled {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        tracing::warn!(
+            message_id = msg.message_id,
+            "message stayed in flight for 5 s; event dropped"
+        );
+        false
+    }
+
+    /// Count `message_id` as processed for the channel's backfill mark. `begun` says whether
+    /// [`Watermarks::begin`] was called for it (a skipped re-read was not).
+    fn finish_mark(&self, channel_id: u64, message_id: u64, begun: bool) {
+        if !begun && !self.watermarks.begin(channel_id, message_id) {
+            return; // in flight elsewhere; that task finishes it
         }
         if let Some(mark) = self.watermarks.finish(channel_id, message_id) {
             self.persist_mark(channel_id, mark);
@@ -323,9 +346,9 @@ impl Shared {
         };
         let shield = self.shields.observe(&protected, msg);
         judged.shield_up = shield.shield_up;
-        let checked = self
-            .judge
-            .judge_shielded(guild, &self.store, msg, self.clock.now_ms(), shield);
+        let checked =
+            self.judge
+                .judge_shielded(guild, &self.store, msg, self.clock.now_ms(), shield);
         judged.score = Some(checked.score);
         if !checked.verdict.removes() {
             judged.verdict = Some(checked.verdict);

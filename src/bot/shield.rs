@@ -53,7 +53,8 @@ const TICK: Duration = Duration::from_secs(1);
 /// What pile-on defence adds to one message's judgement.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ShieldFacts {
-    /// The first message the bot has seen from this author in this server.
+    /// The first message the bot has seen from this author in this server, once it has watched
+    /// the server for a baseline period (before that, everyone's message is a "first").
     pub first_message: bool,
     /// Shield-up was on when the message was sent.
     pub shield_up: bool,
@@ -262,7 +263,7 @@ impl Shields {
             self.announce(&guild, change);
         }
         ShieldFacts {
-            first_message,
+            first_message: signals.first_message,
             shield_up,
             shield_hold,
         }
@@ -541,7 +542,8 @@ pub fn alert_text(guild: &GuildConfig, change: &ShieldChange) -> String {
                 "**Shield-up ON**: {cause}.\n\
                  Until {until} ({minutes} min{extended}). Messages aimed at the protected person from \
                  accounts younger than {days} days or members newer than {hours} hours are held for \
-                 review (allow-listed people excepted); scorer thresholds are tighter for everyone.{timeouts}",
+                 review (allow-listed people excepted); scorer thresholds are tighter for \
+                 first-time posters and repeat offenders; regulars are judged as usual.{timeouts}",
                 until = when(up.until_ms),
                 extended = if matches!(up.cause, ShieldCause::PileOn { .. }) {
                     ", extended while the pile-on lasts"

@@ -67,7 +67,9 @@ impl Watermarks {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Channel>> {
         // A panic while holding this lock leaves plain integers behind; they are still valid.
-        self.channels.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.channels
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -37,7 +37,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.config)?;
     let checker = crate::filter::load_checker(Some(&args.config))?;
     let token = config.token()?;
-    let store_path = args.store.clone().unwrap_or_else(|| config.store_path.clone());
+    let store_path = args
+        .store
+        .clone()
+        .unwrap_or_else(|| config.store_path.clone());
     let store = Store::open(&store_path)
         .with_context(|| format!("cannot open the store at {}", store_path.display()))?;
     let endpoint = match args.api_url {

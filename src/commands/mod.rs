@@ -11,6 +11,7 @@
 //! | `/shield helpers add\|remove\|list` | who helps ([`helpers`]) |
 //! | `/shield review`, `/shield release`, `/shield confirm` | the quarantine, worst first, with buttons ([`review`]) |
 //! | `/shield stats` | counts by category and status for a period ([`stats`]) |
+//! | `/shield digest now`, `/shield export` | the digest on demand, the evidence pack as attachments ([`digest`]) |
 //!
 //! Authorisation ([`auth`]): the commands are registered with `default_member_permissions =
 //! MANAGE_GUILD`, so ordinary members do not see them (a server admin grants the protected person
@@ -27,6 +28,7 @@
 //! keep working after a restart and can be put on any message (the digest, escalations).
 
 pub mod auth;
+pub mod digest;
 pub mod helpers;
 pub mod lists;
 pub mod live;
@@ -207,7 +209,9 @@ pub async fn require_guild<'a>(ctx: Ctx<'a>) -> Result<Option<&'a GuildConfig>, 
         "review::review",
         "review::release",
         "review::confirm",
-        "stats::stats"
+        "stats::stats",
+        "digest::digest",
+        "digest::export"
     )
 )]
 pub async fn shield(_ctx: Ctx<'_>) -> Result<(), Error> {
@@ -298,12 +302,10 @@ pub fn framework(state: CommandState) -> poise::Framework<Arc<CommandState>, Err
                     interaction: serenity::Interaction::Component(component),
                 } = event
                 {
-                    review::on_component(
-                        framework.serenity_context,
-                        component,
-                        framework.user_data,
-                    )
-                    .await;
+                    let ctx = framework.serenity_context;
+                    if !digest::on_component(ctx, component, framework.user_data).await {
+                        review::on_component(ctx, component, framework.user_data).await;
+                    }
                 }
                 Ok(())
             })

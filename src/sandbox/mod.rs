@@ -34,17 +34,31 @@ pub enum SandboxError {
     #[error("starting the local Discord-compatible server: {0}")]
     Server(#[from] localcord::LocalcordError),
     #[error("configuration: {0}")]
-    Config(#[from] crate::config::ConfigError),
+    Config(Box<crate::config::ConfigError>),
     #[error("opening the store: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error("creating a temporary store directory: {0}")]
     TempDir(#[source] std::io::Error),
     #[error("the bot: {0}")]
-    Bot(#[from] crate::bot::BotError),
+    Bot(Box<crate::bot::BotError>),
     #[error("the bot did not connect to the local server within {0:?}")]
     NotReady(Duration),
     #[error("the local server refused to post scenario message {0}")]
     Post(usize),
+}
+
+impl From<crate::config::ConfigError> for SandboxError {
+    fn from(err: crate::config::ConfigError) -> Self {
+        // Boxed (as the bot's error below): both are large, and every sandbox result would
+        // otherwise be as large as they are.
+        SandboxError::Config(Box::new(err))
+    }
+}
+
+impl From<crate::bot::BotError> for SandboxError {
+    fn from(err: crate::bot::BotError) -> Self {
+        SandboxError::Bot(Box::new(err))
+    }
 }
 
 /// How to run a scenario.

@@ -73,7 +73,7 @@ impl RestFault {
     fn matches(&self, method: &str, route: &str) -> bool {
         self.method
             .as_deref()
-            .map_or(true, |m| m.eq_ignore_ascii_case(method))
+            .is_none_or(|m| m.eq_ignore_ascii_case(method))
             && route_matches(&self.route, route)
     }
 }

@@ -49,7 +49,7 @@ pub(crate) fn redact(intents: u64, bot_user_id: u64, event: &str, data: &Value) 
     match event {
         "MESSAGE_CREATE" | "MESSAGE_UPDATE" => {
             let bot = json!(bot_user_id.to_string());
-            let in_dm = data.get("guild_id").map_or(true, Value::is_null);
+            let in_dm = data.get("guild_id").is_none_or(Value::is_null);
             let from_bot = data["author"]["id"] == bot;
             let mentions_bot = data["mentions"]
                 .as_array()

@@ -87,6 +87,7 @@ fn main() {
                 "tri" => params.features.word_trigrams = true,
                 "punct" => params.features.punctuation_tokens = true,
                 "seed" => params.seed = val.parse().unwrap(),
+                "floor" => params.features.norm_floor = val.parse().unwrap(),
                 "members" => params.members = val.parse().unwrap(),
                 "nouni" => params.features.word_unigrams = false,
                 "epochs" => params.epochs = val.parse().unwrap(),
@@ -99,6 +100,8 @@ fn main() {
                 "cw" => mixture.corpus_weight = val.parse().unwrap(),
                 "pw" => mixture.public_weight = val.parse().unwrap(),
                 "grp" => mixture.olid_group_abusive = val == "1",
+                "nofrag" => mixture.benign_fragments = false,
+                "olidfrag" => mixture.corpus_fragments = false,
                 other => panic!("unknown option {other}"),
             }
         }
@@ -116,20 +119,84 @@ fn main() {
             train_s,
         );
         if let Ok(spec) = std::env::var("LAB_DEEP") {
-            let (epochs, lr) = spec.split_once(':').map(|(a, b)| (a.parse().unwrap(), b.parse().unwrap())).unwrap_or((5, 0.05));
+            let (epochs, lr) = spec
+                .split_once(':')
+                .map(|(a, b)| (a.parse().unwrap(), b.parse().unwrap()))
+                .unwrap_or((5, 0.05));
             let t = Instant::now();
             let d = deep::train(&splits.train, params.features, epochs, lr);
             let secs = t.elapsed().as_secs_f32();
             use shieldbot_core::scorer::metrics::roc_auc;
             let fold = |t: &str| shieldbot_core::normalise::normalise(t).folded().to_string();
-            let te: Vec<(f32, f32, bool)> = sources.tweeteval_offensive_validation.iter().map(|(t, y)| (model.logits(&fold(t))[8], d.logits(t)[8], *y)).collect();
-            let cv: Vec<(f32, f32, bool)> = sources.corpus_validation.iter().map(|r| (model.logits(&fold(&r.text))[0], d.logits(&r.text)[0], r.abuse)).collect();
+            let te: Vec<(f32, f32, bool)> = sources
+                .tweeteval_offensive_validation
+                .iter()
+                .map(|(t, y)| (model.logits(&fold(t))[8], d.logits(t)[8], *y))
+                .collect();
+            let cv: Vec<(f32, f32, bool)> = sources
+                .corpus_validation
+                .iter()
+                .map(|r| {
+                    (
+                        model.logits(&fold(&r.text))[0],
+                        d.logits(&r.text)[0],
+                        r.abuse,
+                    )
+                })
+                .collect();
             let auc = |v: &[(f32, f32, bool)], mix: f32| {
-                let sd = |i: usize| { let m = v.iter().map(|x| if i == 0 { x.0 } else { x.1 }).sum::<f32>() / v.len() as f32; (v.iter().map(|x| { let y = if i == 0 { x.0 } else { x.1 }; (y - m) * (y - m) }).sum::<f32>() / v.len() as f32).sqrt().max(1e-6) };
+                let sd = |i: usize| {
+                    let m = v
+                        .iter()
+                        .map(|x| if i == 0 { x.0 } else { x.1 })
+                        .sum::<f32>()
+                        / v.len() as f32;
+                    (v.iter()
+                        .map(|x| {
+                            let y = if i == 0 { x.0 } else { x.1 };
+                            (y - m) * (y - m)
+                        })
+                        .sum::<f32>()
+                        / v.len() as f32)
+                        .sqrt()
+                        .max(1e-6)
+                };
                 let (s0, s1) = (sd(0), sd(1));
-                roc_auc(&v.iter().map(|x| ((1.0 - mix) * x.0 / s0 + mix * x.1 / s1, x.2)).collect::<Vec<_>>())
+                roc_auc(
+                    &v.iter()
+                        .map(|x| ((1.0 - mix) * x.0 / s0 + mix * x.1 / s1, x.2))
+                        .collect::<Vec<_>>(),
+                )
             };
             println!("deep {epochs}ep lr {lr} ({secs:.1}s): te AUC linear {:.4} deep {:.4} mix {:.4} | cval AUC linear {:.4} deep {:.4} mix {:.4}", auc(&te, 0.0), auc(&te, 1.0), auc(&te, 0.5), auc(&cv, 0.0), auc(&cv, 1.0), auc(&cv, 0.5));
+        }
+        if let Ok(file) = std::env::var("LAB_PROBE") {
+            for line in read(&file).lines() {
+                let f = shieldbot_core::normalise::normalise(line)
+                    .folded()
+                    .to_string();
+                let z = model.logits(&f);
+                let p = model.probabilities(&f);
+                println!(
+                    "{:60} z {:?}\n{:60} p {:?}",
+                    line,
+                    z.map(|v| (v * 100.0).round() / 100.0),
+                    "",
+                    p.map(|v| (v * 100.0).round() / 100.0)
+                );
+            }
+            for h in shieldbot_core::scorer::Head::ALL {
+                let hp = model.head(h);
+                println!(
+                    "{:10} bias {:.2} scale {:.4} platt {:.2} {:.2} thr {:.2}",
+                    h.name(),
+                    hp.bias,
+                    hp.scale,
+                    hp.platt_a,
+                    hp.platt_b,
+                    hp.threshold
+                );
+            }
         }
         if std::env::var("LAB_SPEED").is_ok() {
             let texts: Vec<String> = sources
@@ -263,7 +330,8 @@ pub fn speed(model: &Model, texts: &[String]) {
 
 /// `LAB_DEEP=1`: a fastText-style variant (hashed embeddings of 16, a hidden ReLU layer of 32,
 /// 9 heads), trained in float here only, compared threshold-free (ROC-AUC) with the linear
-/// model, alone and averaged with it.
+/// model, alone and averaged with it. Index loops mirror the maths here.
+#[allow(clippy::needless_range_loop)]
 pub mod deep {
     use shieldbot_core::normalise::normalise;
     use shieldbot_core::scorer::features::{features, FeatureConfig};
@@ -283,7 +351,9 @@ pub mod deep {
     }
 
     fn rng(state: &mut u64) -> f32 {
-        *state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((*state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
     }
 
@@ -294,7 +364,11 @@ pub mod deep {
         }
 
         fn forward(&self, f: &[u32]) -> ([f32; D], [f32; H], [f32; HEADS]) {
-            let v = if f.is_empty() { 0.0 } else { 1.0 / (f.len() as f32).sqrt() };
+            let v = if f.is_empty() {
+                0.0
+            } else {
+                1.0 / (f.len() as f32).sqrt()
+            };
             let mut h = [0f32; D];
             for &b in f {
                 let row = &self.e[b as usize * D..b as usize * D + D];
@@ -380,7 +454,11 @@ pub mod deep {
                     }
                     m.b1[j] -= rate * da[j];
                 }
-                let v = if f.is_empty() { 0.0 } else { 1.0 / (f.len() as f32).sqrt() };
+                let v = if f.is_empty() {
+                    0.0
+                } else {
+                    1.0 / (f.len() as f32).sqrt()
+                };
                 for &b in f {
                     let row = &mut m.e[b as usize * D..b as usize * D + D];
                     for d in 0..D {

@@ -25,9 +25,11 @@
 //! | [`targeting`] | whether a message is aimed at a protected person at all |
 //! | [`pileon`] | pile-on defence: author signals, burst detection, the shield-up state machine |
 //! | [`access`] | who may use the commands and buttons |
+//! | [`automod`] | which rules Discord's AutoMod can enforce natively, and why the rest stay bot-side |
 //! | [`backtest`] | what a proposed rule change would have done to past messages |
 
 pub mod access;
+pub mod automod;
 pub mod backtest;
 pub mod category;
 pub mod check;

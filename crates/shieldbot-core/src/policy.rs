@@ -37,7 +37,8 @@ pub struct Context {
     /// The first message the bot has seen from this author in this server.
     pub first_message: bool,
     /// Shield-up (pile-on defence) is on: scorer thresholds tighten by
-    /// `shield_threshold_factor`.
+    /// `shield_threshold_factor` for authors who are not established (suspicious or posting
+    /// for the first time); established regulars are judged as usual.
     pub shield_up: bool,
     /// Shield-up holds this author's message for review (a new account or new member, see
     /// `pileon::AuthorSignals::held_by_shield`), whatever the filter says of the text.
@@ -98,7 +99,8 @@ pub struct PolicyConfig {
     pub suspicious_threshold_factor: f32,
     /// Hold every message of a deny-listed author.
     pub quarantine_deny_listed: bool,
-    /// While shield-up is on, scorer thresholds are multiplied by this (0..=1), for everyone.
+    /// While shield-up is on, scorer thresholds are multiplied by this (0..=1) for authors who
+    /// are not established members (new account, new member, repeat offender, first message).
     pub shield_threshold_factor: f32,
 }
 
@@ -283,7 +285,8 @@ pub fn decide(
     } else {
         1.0
     };
-    let factor = if context.shield_up {
+    let shield_tightens = context.shield_up && (suspicious || context.first_message);
+    let factor = if shield_tightens {
         factor.min(config.shield_threshold_factor)
     } else {
         factor
@@ -424,7 +427,7 @@ fn author_signals(context: &Context, config: &PolicyConfig) -> Option<String> {
     }
     if context.shield_up {
         parts.push(format!(
-            "shield-up on (scorer thresholds x{:.2})",
+            "shield-up on (scorer thresholds x{:.2} for newcomers and repeat offenders)",
             config.shield_threshold_factor
         ));
     }
@@ -608,10 +611,26 @@ mod tests {
         };
         let d = verdict(&[], None, &held);
         assert_eq!(d.verdict.name(), "quarantine");
-        let details: Vec<&str> = d.verdict.reasons().iter().map(|r| r.detail.as_str()).collect();
-        assert!(details.iter().any(|r| r.contains("held for review")), "{details:?}");
-        let signals = details.iter().find(|r| r.starts_with("author signals")).unwrap();
-        for part in ["account 0 days old", "member for 1 hours", "first message", "shield-up on"] {
+        let details: Vec<&str> = d
+            .verdict
+            .reasons()
+            .iter()
+            .map(|r| r.detail.as_str())
+            .collect();
+        assert!(
+            details.iter().any(|r| r.contains("held for review")),
+            "{details:?}"
+        );
+        let signals = details
+            .iter()
+            .find(|r| r.starts_with("author signals"))
+            .unwrap();
+        for part in [
+            "account 0 days old",
+            "member for 1 hours",
+            "first message",
+            "shield-up on",
+        ] {
             assert!(signals.contains(part), "{signals}");
         }
         // A regular during shield-up: kept, nothing held.
@@ -638,12 +657,27 @@ mod tests {
             account_age_days: Some(900),
             ..Context::default()
         };
-        assert_eq!(verdict(&[], Some(&scores), &regular).verdict.name(), "allow");
+        assert_eq!(
+            verdict(&[], Some(&scores), &regular).verdict.name(),
+            "allow"
+        );
         let shielded = Context {
             shield_up: true,
             ..regular
         };
-        assert_eq!(verdict(&[], Some(&scores), &shielded).verdict.name(), "quarantine");
+        assert_eq!(
+            verdict(&[], Some(&scores), &shielded).verdict.name(),
+            "allow",
+            "an established regular is judged as usual during shield-up"
+        );
+        let first_time = Context {
+            first_message: true,
+            ..shielded
+        };
+        assert_eq!(
+            verdict(&[], Some(&scores), &first_time).verdict.name(),
+            "quarantine"
+        );
     }
 
     #[test]
@@ -652,12 +686,14 @@ mod tests {
             prior_quarantines: 4,
             ..Context::default()
         };
-        let d = verdict(&[hit(Category::Insult, 2, Action::Quarantine)], None, &context);
-        assert!(d
-            .verdict
-            .reasons()
-            .iter()
-            .any(|r| r.detail.contains("4 earlier message(s) quarantined (repeat offender)")));
+        let d = verdict(
+            &[hit(Category::Insult, 2, Action::Quarantine)],
+            None,
+            &context,
+        );
+        assert!(d.verdict.reasons().iter().any(|r| r
+            .detail
+            .contains("4 earlier message(s) quarantined (repeat offender)")));
     }
 
     #[test]

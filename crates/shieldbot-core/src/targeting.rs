@@ -187,7 +187,7 @@ fn contains_run(haystack: &[String], needle: &[String]) -> bool {
 /// A multi-word name written as one word ("janedoe", as in a handle) also names the person.
 fn contains_glued(haystack: &[String], needle: &[String]) -> bool {
     let glued: String = needle.concat();
-    haystack.iter().any(|w| *w == glued)
+    haystack.contains(&glued)
 }
 
 #[cfg(test)]

@@ -53,7 +53,7 @@ fn complete(mut rule: Value, guild: u64, creator: u64) -> Value {
         ("exempt_roles", json!([])),
         ("exempt_channels", json!([])),
     ] {
-        if rule.get(key).map_or(true, Value::is_null) {
+        if rule.get(key).is_none_or(Value::is_null) {
             rule[key] = default;
         }
     }

@@ -244,8 +244,8 @@ fn build_match_view(units: &[Unit]) -> MatchView {
         let width = view.origin.len() - view.runs.len();
         let run = u8::try_from(end - i).unwrap_or(u8::MAX);
         let soft = units[i..end].iter().any(|u| u.soft_break);
-        view.runs.extend(std::iter::repeat(run).take(width));
-        view.soft_break.extend(std::iter::repeat(soft).take(width));
+        view.runs.extend(std::iter::repeat_n(run, width));
+        view.soft_break.extend(std::iter::repeat_n(soft, width));
         i = end;
     }
     view

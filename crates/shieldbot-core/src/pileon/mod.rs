@@ -15,8 +15,8 @@
 //! `min_messages` in a `window_secs` window, `ratio` times the usual rate) in which most
 //! messages (`min_new_share`) come from fresh accounts raises the shield, and while it is up
 //! only accounts younger than `hold_account_days` or members newer than `hold_member_hours`
-//! are held; everyone else is judged as usual (with the tighter scorer thresholds of
-//! `policy.shield_threshold_factor`).
+//! are held; first-time posters and repeat offenders meet the tighter scorer thresholds of
+//! `policy.shield_threshold_factor`; established regulars are judged exactly as usual.
 
 pub mod detector;
 pub mod shield;

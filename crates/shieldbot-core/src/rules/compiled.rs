@@ -101,7 +101,7 @@ fn literal_forms(literal: &str) -> Vec<(String, Vec<u8>)> {
                 }
             } else {
                 joined.push(ch);
-                joined_runs.extend(std::iter::repeat(run).take(ch.len_utf8()));
+                joined_runs.extend(std::iter::repeat_n(run, ch.len_utf8()));
             }
         }
         forms.push((joined, joined_runs));

@@ -29,6 +29,14 @@ pub struct Mixture {
     pub public_weight: f32,
     /// Weight of the project's own corpus (what the product is about).
     pub corpus_weight: f32,
+    /// Add a short fragment (1-4 words) of every benign message (OLID NOT, corpus keep) as a
+    /// benign example. Public tweets are long; without short benign examples the model judges
+    /// a two-word reply ("lovely day") by the few words it has, and those often lean abusive.
+    /// Measured: it lowers short-reply scores a little but costs 0.025 corpus-validation AUC,
+    /// so it is off.
+    pub benign_fragments: bool,
+    /// Also cut fragments from the corpus's keep rows (not only from OLID).
+    pub corpus_fragments: bool,
 }
 
 impl Default for Mixture {
@@ -40,6 +48,8 @@ impl Default for Mixture {
             use_tweeteval_hate: true,
             public_weight: 1.0,
             corpus_weight: 8.0,
+            benign_fragments: false,
+            corpus_fragments: false,
         }
     }
 }
@@ -145,6 +155,38 @@ pub fn corpus_example(row: &CorpusRow, mixture: &Mixture) -> Example {
     }
 }
 
+/// A deterministic 1-4 word window of `text` (chosen by a hash of the text), or None for
+/// texts of four words or fewer (already short).
+pub fn fragment(text: &str) -> Option<String> {
+    let words: Vec<&str> = text
+        .split_whitespace()
+        .filter(|w| !w.starts_with('@') && *w != "URL")
+        .collect();
+    if words.len() <= 4 {
+        return None;
+    }
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    });
+    let len = 1 + (hash >> 32) as usize % 4;
+    let start = (hash as usize) % (words.len() - len + 1);
+    Some(words[start..start + len].join(" "))
+}
+
+/// A benign fragment as an example: no for every head it can speak for.
+fn benign_fragment(text: &str, profanity_known: bool) -> Option<Example> {
+    let mut labels = [Label::No; HEADS];
+    if !profanity_known {
+        set(&mut labels, category(Category::Profanity), Label::Unknown);
+        set(&mut labels, Head::Offensive, Label::Unknown);
+    }
+    fragment(text).map(|text| Example {
+        text,
+        labels,
+        weight: 1.0,
+    })
+}
+
 /// Every parsed source, as read by the shell.
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
@@ -189,7 +231,12 @@ pub fn assemble(sources: &Sources, mixture: &Mixture) -> Splits {
                 olid_for_validation[i].get_or_insert(row);
                 splits.olid_held_out.push(row.clone());
             }
-            None => splits.train.push(olid_example(row, mixture)),
+            None => {
+                splits.train.push(olid_example(row, mixture));
+                if mixture.benign_fragments && !row.offensive {
+                    splits.train.extend(benign_fragment(&row.text, true));
+                }
+            }
         }
     }
     for ((text, offensive), olid) in sources
@@ -232,6 +279,15 @@ pub fn assemble(sources: &Sources, mixture: &Mixture) -> Splits {
     }
     for row in &sources.corpus_train {
         splits.train.push(corpus_example(row, mixture));
+        // Quoting, counter-speech and reclaimed terms carry abusive words inside a benign
+        // frame: a fragment could cut the frame away.
+        let framed = matches!(
+            row.kind.as_str(),
+            "quoting" | "counter-speech" | "reclaimed"
+        );
+        if mixture.benign_fragments && mixture.corpus_fragments && !row.abuse && !framed {
+            splits.train.extend(benign_fragment(&row.text, false));
+        }
     }
     for row in &sources.corpus_validation {
         let mut e = corpus_example(row, mixture);
@@ -295,7 +351,11 @@ mod tests {
             tweeteval_offensive_validation: vec![("@user first tweet here ".into(), true)],
             ..Sources::default()
         };
-        let splits = assemble(&sources, &Mixture::default());
+        let mixture = Mixture {
+            benign_fragments: false,
+            ..Mixture::default()
+        };
+        let splits = assemble(&sources, &mixture);
         assert_eq!(splits.train.len(), 1);
         assert_eq!(splits.train[0].text, "@USER second tweet");
         assert_eq!(splits.olid_held_out.len(), 2);
@@ -304,6 +364,18 @@ mod tests {
         assert_eq!(v.text, "@user first tweet here ");
         assert_eq!(v.labels[Head::Offensive.index()], Label::Yes);
         assert_eq!(v.labels[category(Category::Insult).index()], Label::Yes);
+    }
+
+    #[test]
+    fn fragments_are_short_deterministic_windows() {
+        let text = "@USER the budget vote was a shambles and you know it URL";
+        let f = fragment(text).unwrap();
+        assert_eq!(Some(f.clone()), fragment(text));
+        let n = f.split_whitespace().count();
+        assert!((1..=4).contains(&n), "{f}");
+        assert!(text.contains(&f));
+        assert!(!f.contains("@USER") && !f.contains("URL"));
+        assert_eq!(fragment("too short to cut"), None);
     }
 
     #[test]

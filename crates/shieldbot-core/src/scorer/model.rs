@@ -11,7 +11,7 @@
 //! 8   2  format version (u16) = 1
 //! 10  1  bucket_bits        11  1  flags (bits: 0 unigrams, 1 bigrams, 2 trigrams, 3 punctuation)
 //! 12  1  char_min           13  1  char_max
-//! 14  1  number of heads (9) 15 1  reserved (0)
+//! 14  1  number of heads (9) 15 1  norm_floor (feature values are 1/sqrt(max(n, floor)))
 //! 16  9 x 24  per head: trained (u32 0/1), scale, bias, platt_a, platt_b, threshold (f32)
 //! ..  2^bucket_bits x 9 i8 weights, bucket-major
 //! end 4  CRC-32 (IEEE) of every byte before it
@@ -166,7 +166,7 @@ impl Model {
             }
         });
         add_rows(weights, &batch[..len], &mut sums);
-        let norm = if n == 0 { 0.0 } else { 1.0 / (n as f32).sqrt() };
+        let norm = self.features.feature_value(n);
         let mut logits = [0f32; HEADS];
         for h in 0..HEADS {
             let head = &self.heads[h];
@@ -220,7 +220,7 @@ impl Model {
             self.features.char_min,
             self.features.char_max,
             HEADS as u8,
-            0,
+            self.features.norm_floor,
         ]);
         for head in &self.heads {
             out.extend_from_slice(&u32::from(head.trained).to_le_bytes());
@@ -270,6 +270,7 @@ impl Model {
             word_bigrams: bytes[11] & 2 != 0,
             word_trigrams: bytes[11] & 4 != 0,
             punctuation_tokens: bytes[11] & 8 != 0,
+            norm_floor: bytes[15],
             char_min: bytes[12],
             char_max: bytes[13],
         };

@@ -121,11 +121,7 @@ pub fn train(
     let mut cached: Vec<(Vec<u32>, f32)> = Vec::with_capacity(total);
     for (i, example) in examples.iter().enumerate() {
         let feats = features(normalise(&example.text).folded(), &config);
-        let value = if feats.is_empty() {
-            0.0
-        } else {
-            1.0 / (feats.len() as f32).sqrt()
-        };
+        let value = config.feature_value(feats.len());
         cached.push((feats, value));
         if i % report_every == 0 {
             progress(Progress {
