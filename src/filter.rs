@@ -12,9 +12,10 @@
 use anyhow::{bail, Context as _};
 use serde::{Deserialize, Serialize};
 use shieldbot_core::check::Checker;
-use shieldbot_core::policy::PolicyConfig;
+use shieldbot_core::policy::{PerCategory, PolicyConfig};
 use shieldbot_core::rules::{CompiledRules, Rule, RulePack};
-use shieldbot_core::scorer::Scorer;
+use shieldbot_core::scorer::{Head, Model, Scorer};
+use shieldbot_core::Category;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -36,6 +37,15 @@ pub struct FilterConfig {
     /// The scorer's model file, relative to the config file's folder. None: rules only, and
     /// `score` is the rule signal alone (see `shieldbot_core::policy`).
     pub model: Option<PathBuf>,
+    /// Take the scorer thresholds from the model (each head's threshold, tuned on validation
+    /// data when it was trained) times the factors below, instead of
+    /// `[filter.policy] abusive_threshold` and `[filter.policy.thresholds]` (profanity keeps
+    /// the policy's value). Retraining then moves the thresholds with the model.
+    pub model_thresholds: bool,
+    /// Multiplier of the model's `abusive` threshold when `model_thresholds` is on.
+    pub model_abusive_factor: f32,
+    /// Multiplier of the model's category thresholds when `model_thresholds` is on.
+    pub model_category_factor: f32,
     /// Thresholds and switches of the verdict policy.
     pub policy: PolicyConfig,
 }
@@ -45,6 +55,9 @@ impl Default for FilterConfig {
         FilterConfig {
             rule_packs: vec![PathBuf::from("rules/default.toml")],
             model: None,
+            model_thresholds: false,
+            model_abusive_factor: 1.0,
+            model_category_factor: 1.0,
             policy: PolicyConfig::default(),
         }
     }
@@ -81,6 +94,14 @@ pub fn filter_config_from_toml(text: &str, origin: &str) -> anyhow::Result<Filte
         .policy
         .validate()
         .map_err(|problem| anyhow::anyhow!("{origin}: [filter.{problem}"))?;
+    for (key, factor) in [
+        ("model_abusive_factor", config.model_abusive_factor),
+        ("model_category_factor", config.model_category_factor),
+    ] {
+        if !(0.1..=10.0).contains(&factor) {
+            bail!("{origin}: [filter] {key} must be between 0.1 and 10, not {factor}");
+        }
+    }
     Ok(config)
 }
 
@@ -145,7 +166,7 @@ pub fn compile_rules(packs: &[RulePack], extra: Vec<Rule>) -> anyhow::Result<Com
     Ok(CompiledRules::compile(&all)?)
 }
 
-fn load_scorer(config: &FilterConfig, base: &Base<'_>) -> anyhow::Result<Option<Arc<dyn Scorer>>> {
+fn load_scorer(config: &FilterConfig, base: &Base<'_>) -> anyhow::Result<Option<Model>> {
     let Some(model) = &config.model else {
         return Ok(None);
     };
@@ -158,8 +179,29 @@ fn load_scorer(config: &FilterConfig, base: &Base<'_>) -> anyhow::Result<Option<
         );
         return Ok(None);
     };
-    let model = crate::model_file::load_model(&dir.join(model))?;
-    Ok(Some(Arc::new(model)))
+    Ok(Some(crate::model_file::load_model(&dir.join(model))?))
+}
+
+/// The policy with the model's tuned thresholds (times the config's factors) when the config
+/// asks for them.
+fn policy_for(config: &FilterConfig, model: Option<&Model>) -> PolicyConfig {
+    let mut policy = config.policy.clone();
+    let Some(model) = model.filter(|_| config.model_thresholds) else {
+        return policy;
+    };
+    policy.abusive_threshold =
+        (model.threshold(Head::Abusive) * config.model_abusive_factor).min(1.0);
+    let t = |c: Category| model.threshold(Head::Category(c)) * config.model_category_factor;
+    policy.thresholds = PerCategory {
+        threat: t(Category::Threat),
+        sexual: t(Category::Sexual),
+        identity: t(Category::Identity),
+        insult: t(Category::Insult),
+        selfharm: t(Category::SelfHarm),
+        doxxing: t(Category::Doxxing),
+        profanity: policy.thresholds.profanity,
+    };
+    policy
 }
 
 /// Build the checker from the config at `config_path`, or from the shipped default config
@@ -190,8 +232,10 @@ pub fn load_checker(config_path: Option<&Path>) -> anyhow::Result<Checker> {
     };
     let packs = read_packs(&config, &base)?;
     let rules = compile_rules(&packs, Vec::new())?;
-    let scorer = load_scorer(&config, &base)?;
-    Ok(Checker::new(Arc::new(rules), scorer, config.policy))
+    let model = load_scorer(&config, &base)?;
+    let policy = policy_for(&config, model.as_ref());
+    let scorer = model.map(|m| Arc::new(m) as Arc<dyn Scorer>);
+    Ok(Checker::new(Arc::new(rules), scorer, policy))
 }
 
 fn parent_dir(path: &Path) -> Option<PathBuf> {

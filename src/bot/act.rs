@@ -103,6 +103,24 @@ pub async fn remove(
     removal.stored_at = Some(Instant::now());
 
     let task = task_of(msg, quarantined.id.0);
+    if let Some(scheduler) = shared.removal() {
+        // The deletion scheduler paces every DELETE by Discord's buckets, worst first (issue 9).
+        let (first, first_attempt) = tokio::sync::oneshot::channel();
+        scheduler.enqueue(super::removal::Job {
+            task,
+            urgency: super::removal::Urgency::of(&removal.verdict),
+            author_id: Some(msg.author_id),
+            first_attempt: Some(first),
+        });
+        let wait = shared.options.removal.first_attempt_wait;
+        if let Ok(Ok(Some((at, _)))) = tokio::time::timeout(wait, first_attempt).await {
+            removal.deleted_at = Some(at);
+        }
+        if escalate {
+            escalate::spawn(Arc::clone(shared), guild.id, quarantined.id);
+        }
+        return removal;
+    }
     let attempt = delete_once(shared, &task).await;
     match attempt {
         Attempt::Done(outcome) => {
@@ -135,6 +153,13 @@ fn task_of(msg: &Incoming, record_id: u64) -> DeleteTask {
 
 /// Retry every DELETE left queued by an earlier run. Called once at start-up.
 pub fn resume_pending(shared: &Arc<Shared>) -> Result<(), String> {
+    if let Some(scheduler) = shared.removal() {
+        let count = scheduler.enqueue_pending(&shared.store)?;
+        if count > 0 {
+            tracing::info!(count, "resuming DELETEs left pending by the last run");
+        }
+        return Ok(());
+    }
     let tasks = shared.store.pending_deletes().map_err(|e| e.to_string())?;
     if !tasks.is_empty() {
         tracing::info!(

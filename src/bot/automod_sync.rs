@@ -71,7 +71,10 @@ impl Execution {
             channel_id: e.channel_id.map(|c| c.get()),
             user_id: e.user_id.get(),
             rule_id: e.rule_id.get(),
-            blocked: matches!(e.action, serenity::all::automod::Action::BlockMessage { .. }),
+            blocked: matches!(
+                e.action,
+                serenity::all::automod::Action::BlockMessage { .. }
+            ),
             message_id: e.message_id.map(|m| m.get()),
             content: e.content.clone(),
             matched_keyword: e.matched_keyword.clone(),
@@ -146,7 +149,11 @@ fn rules_in_effect(shared: &Shared, guild_id: u64) -> Vec<shieldbot_core::rules:
     }
 }
 
-fn rule_body(planned: &PlannedRule, guild: &crate::config::GuildConfig, alert: Option<u64>) -> Value {
+fn rule_body(
+    planned: &PlannedRule,
+    guild: &crate::config::GuildConfig,
+    alert: Option<u64>,
+) -> Value {
     let mut actions = vec![json!({
         "type": 1,
         "metadata": {"custom_message": "Held by shieldbot for review."}
@@ -171,7 +178,13 @@ fn rule_body(planned: &PlannedRule, guild: &crate::config::GuildConfig, alert: O
 }
 
 fn same_rule(existing: &Value, wanted: &Value) -> bool {
-    let keys = ["trigger_metadata", "actions", "enabled", "exempt_roles", "exempt_channels"];
+    let keys = [
+        "trigger_metadata",
+        "actions",
+        "enabled",
+        "exempt_roles",
+        "exempt_channels",
+    ];
     keys.iter().all(|k| {
         let (a, b) = (&existing[*k], &wanted[*k]);
         if *k == "trigger_metadata" {
@@ -188,7 +201,11 @@ fn same_rule(existing: &Value, wanted: &Value) -> bool {
 
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -204,10 +221,17 @@ pub async fn sync_guild(
     let path = format!("/guilds/{guild_id}/auto-moderation/rules");
     let (answer, body) = sync.rest.send(Method::GET, &path, None, None).await;
     if !answer.ok() {
-        return Err(format!("listing AutoMod rules: HTTP {} {:?}", answer.status, answer.error));
+        return Err(format!(
+            "listing AutoMod rules: HTTP {} {:?}",
+            answer.status, answer.error
+        ));
     }
     let existing: Vec<Value> = body.and_then(|b| b.as_array().cloned()).unwrap_or_default();
-    let is_ours = |r: &Value| r["name"].as_str().is_some_and(|n| n.starts_with(MIRROR_NAME_PREFIX));
+    let is_ours = |r: &Value| {
+        r["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with(MIRROR_NAME_PREFIX))
+    };
     let elsewhere = existing
         .iter()
         .filter(|r| !is_ours(r) && r["trigger_type"].as_u64() == Some(1))
@@ -216,7 +240,11 @@ pub async fn sync_guild(
         min_severity: sync.options.min_severity,
         rules_in_use_elsewhere: elsewhere,
     };
-    let plan = plan(&rules_in_effect(shared, guild_id), &policy, &AutoModLimits::DISCORD);
+    let plan = plan(
+        &rules_in_effect(shared, guild_id),
+        &policy,
+        &AutoModLimits::DISCORD,
+    );
     let alert = sync.options.alert_channel.or(guild.helpers_channel);
     let mut ours = Vec::new();
     for planned in &plan.rules {
@@ -226,7 +254,7 @@ pub async fn sync_guild(
             .find(|r| r["name"].as_str() == Some(planned.name.as_str()));
         let (method, rule_path) = match current {
             Some(rule) if same_rule(rule, &wanted) => {
-                ours.extend(rule["id"].as_str().and_then(|s| s.parse().ok()));
+                ours.extend(rule["id"].as_str().and_then(|s| s.parse::<u64>().ok()));
                 continue;
             }
             Some(rule) => (
@@ -237,12 +265,20 @@ pub async fn sync_guild(
         };
         let (answer, body) = sync
             .rest
-            .send(method, &rule_path, Some(&wanted), Some("shieldbot: rule mirror"))
+            .send(
+                method,
+                &rule_path,
+                Some(&wanted),
+                Some("shieldbot: rule mirror"),
+            )
             .await;
         if !answer.ok() {
-            return Err(format!("writing {}: HTTP {} {:?}", planned.name, answer.status, answer.error));
+            return Err(format!(
+                "writing {}: HTTP {} {:?}",
+                planned.name, answer.status, answer.error
+            ));
         }
-        ours.extend(body.and_then(|b| b["id"].as_str().and_then(|s| s.parse().ok())));
+        ours.extend(body.and_then(|b| b["id"].as_str().and_then(|s| s.parse::<u64>().ok())));
     }
     // Mirror rules no longer needed (fewer patterns than before).
     for rule in existing.iter().filter(|r| is_ours(r)) {
@@ -253,10 +289,20 @@ pub async fn sync_guild(
         let id = rule["id"].as_str().unwrap_or_default();
         let (answer, _) = sync
             .rest
-            .send(Method::DELETE, &format!("{path}/{id}"), None, Some("shieldbot: rule mirror"))
+            .send(
+                Method::DELETE,
+                &format!("{path}/{id}"),
+                None,
+                Some("shieldbot: rule mirror"),
+            )
             .await;
         if !answer.ok() && answer.status != 404 {
-            tracing::warn!(guild_id, rule = id, status = answer.status, "cannot remove an old mirror rule");
+            tracing::warn!(
+                guild_id,
+                rule = id,
+                status = answer.status,
+                "cannot remove an old mirror rule"
+            );
         }
     }
     tracing::info!(
@@ -393,7 +439,11 @@ pub async fn on_execution(shared: &Arc<Shared>, e: Execution) {
         author_id: e.user_id,
         author_name: format!("user {}", e.user_id),
         member_joined_ms: None,
-        target_user_ids: if mentioned.is_empty() { protected } else { mentioned },
+        target_user_ids: if mentioned.is_empty() {
+            protected
+        } else {
+            mentioned
+        },
         content: e.content.clone(),
         attachment_urls: Vec::new(),
         edits: Vec::new(),
@@ -408,7 +458,10 @@ pub async fn on_execution(shared: &Arc<Shared>, e: Execution) {
         }
     };
     // Nothing to delete: it never landed.
-    if let Err(err) = shared.store.delete_done(message_id, DeleteOutcome::AlreadyGone) {
+    if let Err(err) = shared
+        .store
+        .delete_done(message_id, DeleteOutcome::AlreadyGone)
+    {
         tracing::warn!(error = %err, "cannot close the delete task of a blocked message");
     }
     if let Err(err) = shared.flush_store() {

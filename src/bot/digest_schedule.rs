@@ -13,8 +13,9 @@
 //!   had a digest gets their first at the next scheduled time, covering the day before it.
 //! - **Audience decides the text once**: the person's DM is built for
 //!   `Audience::Protected(exposure)` (masked, counts only or raw), the helpers' channel for
-//!   `Audience::Helpers` (raw, behind spoilers). Delivery is at least once: the mark is written
-//!   only after every message went out, so a failure is retried at the next check.
+//!   `Audience::Helpers` (raw, behind spoilers). The mark is written after delivery: when nothing
+//!   went out it is retried at the next check; when one destination failed (closed DMs) the other
+//!   is not spammed again, and the failure is kept in the `digest_sent` audit line.
 //! - Shield-up (pile-on defence) periods and timeouts in the period come from the audit lines
 //!   `shield_up`, `shield_down` and `shield_timeout` that `shield` records, and are summarised
 //!   without any message text.
@@ -177,21 +178,32 @@ pub async fn deliver(
     until_ms: i64,
 ) -> Result<Delivered, DeliveryError> {
     let mut delivered = Delivered::default();
+    let mut attempted = 0usize;
+    let mut failures: Vec<(&str, DeliveryError)> = Vec::new();
     if person.digest_to.to_dm() {
+        attempted += 1;
         let audience = Audience::Protected(person.exposure);
         let (messages, items) =
             messages_for(store, guild, Some(person), audience, from_ms, until_ms)?;
         delivered.items = items;
-        let dm = serenity::UserId::new(person.user_id.max(1))
-            .create_dm_channel(http)
-            .await?;
-        for m in &messages {
-            dm.id.send_message(http, m.to_create_message()).await?;
-            delivered.dm_messages += 1;
+        let sent = async {
+            let dm = serenity::UserId::new(person.user_id.max(1))
+                .create_dm_channel(http)
+                .await?;
+            for m in &messages {
+                dm.id.send_message(http, m.to_create_message()).await?;
+                delivered.dm_messages += 1;
+            }
+            Ok::<(), serenity::Error>(())
+        }
+        .await;
+        if let Err(e) = sent {
+            failures.push(("dm", e.into()));
         }
     }
     if let Some(channel) = guild.helpers_channel.filter(|c| *c != 0) {
         if person.digest_to.to_helpers() {
+            attempted += 1;
             let (messages, items) = messages_for(
                 store,
                 guild,
@@ -202,12 +214,32 @@ pub async fn deliver(
             )?;
             delivered.items = items;
             for m in &messages {
-                serenity::ChannelId::new(channel)
+                let sent = serenity::ChannelId::new(channel)
                     .send_message(http, m.to_create_message())
-                    .await?;
-                delivered.helper_messages += 1;
+                    .await;
+                match sent {
+                    Ok(_) => delivered.helper_messages += 1,
+                    Err(e) => {
+                        failures.push(("helpers", e.into()));
+                        break;
+                    }
+                }
             }
         }
+    }
+    // Nothing went out: retried at the next check. One destination failing (a person who
+    // closed their DMs) must not make the other receive the same digest again and again, so
+    // a partial delivery counts as sent, with the failure in the audit line.
+    if attempted > 0 && failures.len() == attempted {
+        let (_, first) = failures.remove(0);
+        return Err(first);
+    }
+    let failed: Vec<String> = failures
+        .iter()
+        .map(|(to, e)| format!("{to}: {e}"))
+        .collect();
+    for f in &failed {
+        tracing::warn!(guild = guild.id, person = person.user_id, failure = %f, "part of a digest was not delivered");
     }
     store.digest_sent(
         guild.id,
@@ -218,6 +250,7 @@ pub async fn deliver(
             "items": delivered.items,
             "dm_messages": delivered.dm_messages,
             "helper_messages": delivered.helper_messages,
+            "failed": failed,
         }),
     )?;
     store.flush().await?;
@@ -309,6 +342,41 @@ mod tests {
         assert_eq!(due, ms("2026-11-27T08:00:00Z"));
         assert!(due < started, "due while the bot was down");
         assert_eq!(from, last);
+    }
+
+    #[test]
+    fn shield_up_changes_of_the_guild_in_the_period_are_summarised() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = crate::clock::ManualClock::new(10_000);
+        let store = Store::open_with_clock(dir.path(), Arc::new(clock.clone())).unwrap();
+        let up = serde_json::json!({"guild_id": 5, "since_ms": 10_000, "until_ms": 70_000,
+            "cause": "pile_on", "person_id": 1, "in_window": 40, "fresh_in_window": 35});
+        store.audit(None, "shield_up", up.clone()).unwrap();
+        clock.advance_ms(1000);
+        store
+            .audit(
+                None,
+                "shield_timeout",
+                serde_json::json!({"guild_id": 5, "author_id": 9}),
+            )
+            .unwrap();
+        store
+            .audit(
+                None,
+                "shield_up",
+                serde_json::json!({"guild_id": 6, "cause": "manual", "by": 2}),
+            )
+            .unwrap();
+        let mut down = up;
+        down["ended"] = "expired".into();
+        down["held"] = 12.into();
+        store.audit(None, "shield_down", down).unwrap();
+        let notes = shield_notes(&store, 5, 0, 20_000).unwrap();
+        assert_eq!(notes.len(), 3, "{notes:?}");
+        assert!(notes[0].contains("a pile-on (40 messages, 35 from new accounts)"));
+        assert!(notes[1].contains("(expired); 12 messages held"));
+        assert_eq!(notes[2], "1 author(s) timed out during shield-up.");
+        assert!(shield_notes(&store, 5, 20_000, 30_000).unwrap().is_empty());
     }
 
     #[test]

@@ -47,6 +47,16 @@ pub fn spawn(shared: Arc<Shared>, guild_id: u64, record_id: RecordId) {
                 return;
             }
         };
+        // Alerts take their own share of the global rate limit, so an alert flood never
+        // starves the deletion scheduler (issue 9).
+        if let Some(removal) = shared.removal() {
+            let esc = &guild.escalation;
+            let dms = usize::from(esc.dm_helpers) * guild.helpers.len()
+                + usize::from(esc.notify_protected) * record.target_user_ids.len();
+            for _ in 0..usize::from(esc.post_to_helpers_channel) + 2 * dms {
+                removal.others().acquire().await;
+            }
+        }
         alert(http, guild, &record).await;
     });
 }

@@ -131,6 +131,15 @@ impl EventHandler for Handler {
         }
     }
 
+    async fn auto_moderation_action_execution(
+        &self,
+        _ctx: Context,
+        execution: serenity::all::ActionExecution,
+    ) {
+        let execution = super::automod_sync::Execution::from_serenity(&execution);
+        super::automod_sync::on_execution(&self.shared, execution).await;
+    }
+
     async fn thread_create(&self, _ctx: Context, thread: GuildChannel) {
         if let Some(channel) = watched_channel(&thread) {
             self.shared

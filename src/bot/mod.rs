@@ -19,12 +19,16 @@
 //! | [`shield`] | pile-on defence: burst detectors per protected person, shield-up on/off, helper alerts |
 //! | [`digest_schedule`] | the daily digest per protected person at their local time, missed ones on start-up |
 //! | [`digest_embeds`] | a digest as Discord embeds within Discord's limits, paged, with review buttons |
+//! | [`removal`] | the deletion scheduler: worst first, single or bulk deletes paced by Discord's rate limits, optional timeouts |
+//! | `pacing` | REST with rate-limit headers read: per-bucket books and a client-side global limit |
+//! | [`automod_sync`] | mirrors expressible rules into native AutoMod; blocked messages become quarantine records |
 //!
 //! Order of effects for a removal, the property the product rests on: the quarantine record is
 //! written and flushed, *then* the DELETE is sent. A crash between the two leaves a record with
 //! `Removal::Pending` in the store's delete queue, which the next start drains.
 
 mod act;
+pub mod automod_sync;
 mod backfill;
 pub mod digest_embeds;
 pub mod digest_schedule;
@@ -32,8 +36,10 @@ mod escalate;
 mod handler;
 pub mod incoming;
 mod judge;
+mod pacing;
 mod pipeline;
 mod recent;
+pub mod removal;
 pub mod shield;
 pub mod watermark;
 
@@ -154,6 +160,21 @@ pub enum BotEvent {
     },
     /// A guild's shield-up went on or off (pile-on defence, see [`shield`]).
     Shield(ShieldChange),
+    /// The AutoMod mirror of a guild was brought in line with its rules ([`automod_sync`]).
+    AutoModSynced {
+        guild_id: u64,
+        /// Native AutoMod rules shieldbot manages there.
+        rules: usize,
+        /// Rules or patterns left bot-side (see `AutoModSync::bot_side`).
+        bot_side: usize,
+    },
+    /// AutoMod blocked a message before it was posted; it is quarantined as `record_id`.
+    AutoModBlocked {
+        guild_id: u64,
+        channel_id: u64,
+        author_id: u64,
+        record_id: u64,
+    },
 }
 
 /// Errors starting or stopping the bot.
@@ -184,6 +205,10 @@ pub struct BotOptions {
     pub checker: Option<shieldbot_core::check::Checker>,
     /// How often the digest scheduler asks the clock whether a digest is due.
     pub digest_check_interval: Duration,
+    /// The deletion scheduler's tuning (bulk deletes, global cap, optional timeouts).
+    pub removal: removal::RemovalOptions,
+    /// Mirror expressible rules into Discord's AutoMod; `None` (the default) leaves AutoMod alone.
+    pub automod: Option<automod_sync::AutoModOptions>,
 }
 
 impl Default for BotOptions {
@@ -196,6 +221,8 @@ impl Default for BotOptions {
             backfill_recent: 100,
             checker: None,
             digest_check_interval: Duration::from_secs(30),
+            removal: removal::RemovalOptions::default(),
+            automod: None,
         }
     }
 }
@@ -279,6 +306,30 @@ impl Bot {
             .await
             .map_err(BotError::Client)?;
         shared.set_http(Arc::clone(&client.http));
+        // Removals and the AutoMod mirror read rate-limit headers, so they talk REST themselves.
+        let rest = pacing::RestClient::new(
+            match &endpoint {
+                Endpoint::Discord => "https://discord.com",
+                Endpoint::Local { http_url } => http_url,
+            },
+            token.expose_secret(),
+        );
+        shared.set_removal(removal::Scheduler::start(
+            rest.clone(),
+            shared.store.clone(),
+            events.clone(),
+            shared.options.removal.clone(),
+            (
+                shared.options.delete_backoff_start,
+                shared.options.delete_backoff_max,
+            ),
+            shared.stopping(),
+        ));
+        if let Some(automod) = shared.options.automod.clone() {
+            let sync = Arc::new(automod_sync::AutoModSync::new(rest, automod));
+            shared.set_automod(Arc::clone(&sync));
+            automod_sync::start(Arc::clone(&shared), sync);
+        }
         shields.set_http(Arc::clone(&client.http));
         shields.start_ticker();
         // Daily digests, and any that fell due while the bot was down (stops on shutdown).
@@ -320,6 +371,12 @@ impl BotHandle {
     /// calls), [`Shields::lower`], [`Shields::status`].
     pub fn shields(&self) -> &Arc<Shields> {
         &self.shared.shields
+    }
+
+    /// The AutoMod mirror, when [`BotOptions::automod`] enabled it: what it mirrored and what
+    /// stayed bot-side ([`automod_sync::AutoModSync::bot_side`]).
+    pub fn automod(&self) -> Option<Arc<automod_sync::AutoModSync>> {
+        self.shared.automod()
     }
 
     /// Subscribe to what the bot does from now on.
@@ -374,6 +431,7 @@ impl BotHandle {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        tracing::debug!(holders = Arc::strong_count(&self.shared), "bot stopped");
         self.shared.flush_store().map_err(BotError::Store)
     }
 }

@@ -181,14 +181,15 @@ impl Buckets {
         }
     }
 
-    /// How many requests `key` is known to take right now (1 when unknown: a probe).
+    /// How many requests `key` is known to take right now; `u32::MAX` when no answer has
+    /// stated a limit (never probed yet, or a route Discord does not limit).
     pub fn capacity(&self, key: &str, now: Instant) -> u32 {
         let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         match buckets.get(key) {
-            None => 1,
+            None => u32::MAX,
             Some(b) if b.busy => 0,
-            Some(b) if b.reset_at <= now => b.limit.unwrap_or(1),
-            Some(b) => b.remaining.unwrap_or(1),
+            Some(b) if b.reset_at <= now => b.limit.unwrap_or(u32::MAX),
+            Some(b) => b.remaining.unwrap_or(u32::MAX),
         }
     }
 
@@ -233,14 +234,7 @@ impl Buckets {
         } else if bucket.reset_at <= now {
             // No headers (an unlimited route, or a failure): nothing to wait for.
             bucket.remaining = None;
-        }
-    }
-
-    /// Release `key` without an answer (the request was not sent).
-    pub fn release(&self, key: &str) {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(bucket) = buckets.get_mut(key) {
-            bucket.busy = false;
+            bucket.limit = None;
         }
     }
 }

@@ -52,6 +52,10 @@ pub struct Shared {
     pub backfill_lock: tokio::sync::Mutex<()>,
     /// Channels seen in GUILD_CREATE / THREAD_CREATE: channel id -> (guild id, thread parent).
     channels: RwLock<HashMap<u64, (u64, Option<u64>)>>,
+    /// The deletion scheduler (set at start-up, see [`super::removal`]).
+    removal: OnceLock<Arc<super::removal::Scheduler>>,
+    /// The AutoMod mirror, when enabled (see [`super::automod_sync`]).
+    automod: OnceLock<Arc<super::automod_sync::AutoModSync>>,
 }
 
 /// Counts one unit of in-flight work; dropping it may wake a waiting shutdown.
@@ -99,7 +103,27 @@ impl Shared {
             stopping: watch::channel(false).0,
             backfill_lock: tokio::sync::Mutex::new(()),
             channels: RwLock::new(HashMap::new()),
+            removal: OnceLock::new(),
+            automod: OnceLock::new(),
         }
+    }
+
+    pub fn set_removal(&self, scheduler: Arc<super::removal::Scheduler>) {
+        let _ = self.removal.set(scheduler);
+    }
+
+    /// The deletion scheduler, once started.
+    pub fn removal(&self) -> Option<&Arc<super::removal::Scheduler>> {
+        self.removal.get()
+    }
+
+    pub fn set_automod(&self, sync: Arc<super::automod_sync::AutoModSync>) {
+        let _ = self.automod.set(sync);
+    }
+
+    /// The AutoMod mirror, when enabled.
+    pub fn automod(&self) -> Option<Arc<super::automod_sync::AutoModSync>> {
+        self.automod.get().cloned()
     }
 
     pub fn set_http(&self, http: Arc<Http>) {

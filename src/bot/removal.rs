@@ -32,8 +32,11 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 /// Tuning of removals.
 #[derive(Debug, Clone)]
 pub struct RemovalOptions {
-    /// Requests per rolling second the bot allows itself (Discord's global limit is 50).
+    /// Requests per rolling second the scheduler allows itself (Discord's global limit is 50).
     pub global_per_second: u32,
+    /// Requests per rolling second left to the bot's other calls (alerts), on top of
+    /// `global_per_second`: removals are never starved by an alert flood. Keep the sum below 50.
+    pub others_per_second: u32,
     /// Use bulk delete for a channel's backlog.
     pub bulk: bool,
     /// Time out authors with repeated quarantined messages; `None` (the default) never does.
@@ -46,7 +49,8 @@ pub struct RemovalOptions {
 impl Default for RemovalOptions {
     fn default() -> Self {
         RemovalOptions {
-            global_per_second: 45,
+            global_per_second: 40,
+            others_per_second: 5,
             bulk: true,
             timeouts: None,
             first_attempt_wait: Duration::from_secs(1),
@@ -110,7 +114,10 @@ struct Pending {
 
 impl Pending {
     fn key(&self) -> (Urgency, std::cmp::Reverse<u64>) {
-        (self.job.urgency, std::cmp::Reverse(self.job.task.message_id))
+        (
+            self.job.urgency,
+            std::cmp::Reverse(self.job.task.message_id),
+        )
     }
 }
 
@@ -179,8 +186,9 @@ enum Finished {
 
 /// The scheduler's handle: cheap to share.
 pub struct Scheduler {
-    inbox: mpsc::UnboundedSender<Job>,
-    global: Arc<GlobalGate>,
+    /// Jobs arrive in batches, so a backlog loaded at once is ordered as a whole.
+    inbox: mpsc::UnboundedSender<Vec<Job>>,
+    others: Arc<GlobalGate>,
 }
 
 impl Scheduler {
@@ -194,6 +202,7 @@ impl Scheduler {
         stopping: watch::Receiver<bool>,
     ) -> Arc<Scheduler> {
         let (inbox, receiver) = mpsc::unbounded_channel();
+        let options_others = options.others_per_second;
         let global = Arc::new(GlobalGate::new(options.global_per_second));
         let worker = Worker {
             rest,
@@ -207,19 +216,23 @@ impl Scheduler {
             strikes: HashMap::new(),
             timed_out: HashMap::new(),
             timeouts_due: VecDeque::new(),
+            in_flight: Default::default(),
         };
         tokio::spawn(worker.run(receiver, stopping));
-        Arc::new(Scheduler { inbox, global })
+        let others = Arc::new(GlobalGate::new(options_others));
+        Arc::new(Scheduler { inbox, others })
     }
 
     /// Queue a removal. Its task must already be in the store's delete queue.
     pub fn enqueue(&self, job: Job) {
-        if let Err(mpsc::error::SendError(job)) = self.inbox.send(job) {
-            // The loop stopped (shutdown): the store keeps the task for the next start.
-            tracing::debug!(
-                message_id = job.task.message_id,
-                "scheduler stopped; DELETE stays queued"
-            );
+        self.enqueue_all(vec![job]);
+    }
+
+    /// Queue several removals at once: they are ordered among themselves before any is sent.
+    pub fn enqueue_all(&self, jobs: Vec<Job>) {
+        if let Err(mpsc::error::SendError(jobs)) = self.inbox.send(jobs) {
+            // The loop stopped (shutdown): the store keeps the tasks for the next start.
+            tracing::debug!(count = jobs.len(), "scheduler stopped; DELETEs stay queued");
         }
     }
 
@@ -227,9 +240,10 @@ impl Scheduler {
     pub fn enqueue_pending(&self, store: &Store) -> Result<usize, String> {
         let tasks = store.pending_deletes().map_err(|e| e.to_string())?;
         let count = tasks.len();
+        let mut jobs = Vec::with_capacity(count);
         for task in tasks {
             let record = store.get(task.record_id).ok().flatten();
-            self.enqueue(Job {
+            jobs.push(Job {
                 urgency: record
                     .as_ref()
                     .map(|r| Urgency::of(&r.verdict))
@@ -239,12 +253,14 @@ impl Scheduler {
                 first_attempt: None,
             });
         }
+        self.enqueue_all(jobs);
         Ok(count)
     }
 
-    /// The client-side global limit, for other REST calls of the bot to share.
-    pub fn global(&self) -> &Arc<GlobalGate> {
-        &self.global
+    /// The share of the global limit left to the bot's other REST calls (alerts): acquire a
+    /// slot before each request.
+    pub fn others(&self) -> &Arc<GlobalGate> {
+        &self.others
     }
 }
 
@@ -264,18 +280,20 @@ struct Worker {
     /// (guild, author) -> timed out until.
     timed_out: HashMap<(u64, u64), Instant>,
     timeouts_due: VecDeque<(u64, u64)>,
+    /// Channels with a delete in flight: one at a time per channel keeps worst-first exact.
+    in_flight: std::collections::HashSet<u64>,
 }
 
 impl Worker {
     async fn run(
         mut self,
-        mut inbox: mpsc::UnboundedReceiver<Job>,
+        mut inbox: mpsc::UnboundedReceiver<Vec<Job>>,
         mut stopping: watch::Receiver<bool>,
     ) {
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Finished>();
         loop {
-            while let Ok(job) = inbox.try_recv() {
-                self.accept(job);
+            while let Ok(jobs) = inbox.try_recv() {
+                jobs.into_iter().for_each(|job| self.accept(job));
             }
             while let Ok(finished) = done_rx.try_recv() {
                 self.finish(finished);
@@ -291,8 +309,8 @@ impl Worker {
                 }
             };
             tokio::select! {
-                job = inbox.recv() => match job {
-                    Some(job) => self.accept(job),
+                jobs = inbox.recv() => match jobs {
+                    Some(jobs) => jobs.into_iter().for_each(|job| self.accept(job)),
                     None => return,
                 },
                 Some(finished) = done_rx.recv() => self.finish(finished),
@@ -392,6 +410,9 @@ impl Worker {
         now: Instant,
         done: &mpsc::UnboundedSender<Finished>,
     ) -> Result<(), Option<Instant>> {
+        if self.in_flight.contains(&channel) {
+            return Err(None);
+        }
         let Some((guild, heap)) = self.channels.get_mut(&channel) else {
             return Err(None);
         };
@@ -453,6 +474,7 @@ impl Worker {
                     if let Some((_, heap)) = self.channels.get_mut(&channel) {
                         heap.extend(rest);
                     }
+                    self.in_flight.insert(channel);
                     self.launch_bulk(bulk_key, channel, batch, done);
                     return Ok(());
                 }
@@ -477,6 +499,7 @@ impl Worker {
                         heap.extend(rest);
                     }
                     if let Some(p) = chosen {
+                        self.in_flight.insert(channel);
                         self.launch_single(key, p, done);
                         return Ok(());
                     }
@@ -592,6 +615,7 @@ impl Worker {
                 pending,
                 answer,
             } => {
+                self.in_flight.remove(&pending.job.task.channel_id);
                 self.learn(&key, &answer, now);
                 let outcome = match answer.status {
                     200..=299 => Some(DeleteOutcome::Deleted),
@@ -608,6 +632,9 @@ impl Worker {
                 pendings,
                 answer,
             } => {
+                if let Some(p) = pendings.first() {
+                    self.in_flight.remove(&p.job.task.channel_id);
+                }
                 self.learn(&key, &answer, now);
                 if answer.ok() {
                     for p in pendings {

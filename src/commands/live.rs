@@ -298,6 +298,8 @@ impl LiveGuild {
 #[derive(Debug, Default)]
 pub struct LiveSettings {
     guilds: RwLock<HashMap<u64, Arc<LiveGuild>>>,
+    /// Bumped on every change, for watchers such as the AutoMod mirror.
+    revision: tokio::sync::watch::Sender<u64>,
 }
 
 impl LiveSettings {
@@ -315,6 +317,13 @@ impl LiveSettings {
     pub fn set(&self, guild_id: u64, live: LiveGuild) {
         let mut guilds = self.guilds.write().unwrap_or_else(|p| p.into_inner());
         guilds.insert(guild_id, Arc::new(live));
+        drop(guilds);
+        self.revision.send_modify(|r| *r += 1);
+    }
+
+    /// A receiver that sees every change from now on (the AutoMod mirror resyncs on it).
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.revision.subscribe()
     }
 }
 

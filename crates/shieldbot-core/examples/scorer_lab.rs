@@ -86,6 +86,7 @@ fn main() {
                 "nobi" => params.features.word_bigrams = false,
                 "tri" => params.features.word_trigrams = true,
                 "punct" => params.features.punctuation_tokens = true,
+                "nolen" => params.features.length_tokens = false,
                 "seed" => params.seed = val.parse().unwrap(),
                 "floor" => params.features.norm_floor = val.parse().unwrap(),
                 "members" => params.members = val.parse().unwrap(),
@@ -118,6 +119,9 @@ fn main() {
             &corpus_test,
             train_s,
         );
+        if let Ok(path) = std::env::var("LAB_SAVE") {
+            fs::write(format!("{path}.{v}"), model.to_bytes()).unwrap();
+        }
         if let Ok(spec) = std::env::var("LAB_DEEP") {
             let (epochs, lr) = spec
                 .split_once(':')

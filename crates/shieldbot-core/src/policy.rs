@@ -102,6 +102,17 @@ pub struct PolicyConfig {
     /// While shield-up is on, scorer thresholds are multiplied by this (0..=1) for authors who
     /// are not established members (new account, new member, repeat offender, first message).
     pub shield_threshold_factor: f32,
+    /// A category head alone removes a message only when the `abusive` probability is at least
+    /// this too (0 = no gate). Category heads are trained mostly on abuse; the abusive head has
+    /// seen the harsh criticism, idioms and counter-speech that must stay, so it vetoes them.
+    pub category_abusive_gate: f32,
+    /// Messages with fewer words than this are short: the model has little evidence, so its
+    /// thresholds are multiplied by `short_message_factor` (capped below 1.0 only by the
+    /// escalation line). A message without any word is never removed by the model alone.
+    /// Rules judge short messages as usual ("kys").
+    pub short_message_words: u32,
+    /// Threshold multiplier for short messages (>= 1).
+    pub short_message_factor: f32,
 }
 
 impl Default for PolicyConfig {
@@ -134,6 +145,9 @@ impl Default for PolicyConfig {
             suspicious_threshold_factor: 0.8,
             quarantine_deny_listed: true,
             shield_threshold_factor: 0.75,
+            category_abusive_gate: 0.0,
+            short_message_words: 0,
+            short_message_factor: 1.0,
         }
     }
 }
@@ -152,11 +166,18 @@ impl PolicyConfig {
                 self.suspicious_threshold_factor,
             ),
             ("shield_threshold_factor", self.shield_threshold_factor),
+            ("category_abusive_gate", self.category_abusive_gate),
         ];
         for (key, value) in probabilities {
             if !(0.0..=1.0).contains(&value) {
                 return Err(format!("policy.{key} must be between 0 and 1, not {value}"));
             }
+        }
+        if !(1.0..=10.0).contains(&self.short_message_factor) {
+            return Err(format!(
+                "policy.short_message_factor must be between 1 and 10, not {}",
+                self.short_message_factor
+            ));
         }
         for c in Category::ALL {
             let t = self.thresholds.get(c);
@@ -292,13 +313,21 @@ pub fn decide(
         factor
     };
 
-    if let Some(scores) = scores {
+    let words = scores.map_or(0, |_| word_count(text));
+    let factor = if words < config.short_message_words as usize {
+        factor * config.short_message_factor
+    } else {
+        factor
+    };
+    // No word, no evidence: the model's output for "" or "^" is its bias alone.
+    if let Some(scores) = scores.filter(|_| words > 0) {
         score = score.max(scores.abusive.clamp(0.0, 1.0));
         let mut model_flagged = false;
+        let gate_open = scores.abusive >= config.category_abusive_gate * factor;
         for category in Category::ALL {
             let p = scores.category(category);
             let threshold = config.thresholds.get(category) * factor;
-            if p.is_nan() || p < threshold {
+            if p.is_nan() || p < threshold || !gate_open {
                 continue;
             }
             model_flagged = true;
@@ -385,6 +414,14 @@ pub fn decide(
         score = score.max(0.5);
     }
     Decision { verdict, score }
+}
+
+/// Words of `text` for the short-message rule: whitespace-separated tokens with at least one
+/// letter, digit or non-ASCII symbol (emoji), so "^", "..." and "" have none.
+fn word_count(text: &str) -> usize {
+    text.split_whitespace()
+        .filter(|token| token.chars().any(|c| c.is_alphanumeric() || !c.is_ascii()))
+        .count()
 }
 
 /// The author signals worth a reviewer's attention, in one line; `None` when there are none.

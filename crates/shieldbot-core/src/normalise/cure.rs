@@ -1,7 +1,9 @@
 //! Character-level folding: Unicode compatibility decomposition (the "K" of NFKC), confusable
 //! and fancy-font folding (via the `decancer` crate: 𝕜𝕚𝕝𝕝, Cyrillic look-alikes, circled and
 //! fullwidth letters), lowercase, removal of zero-width and bidi controls and of combining
-//! marks (accents and zalgo), and emoji read as words.
+//! marks (accents and zalgo), emoji read as words, and Discord mention markup (`<@123>`,
+//! `<@!123>`, `<@&123>`, `<#123>`) read as the neutral token `@user`, as TweetEval writes
+//! mentions: the ids are random numbers that must not move a score from one message to the next.
 //!
 //! Works one original character at a time, so the cost is linear and every output character
 //! keeps the byte range of the character that produced it. ASCII takes a fast path.
@@ -17,8 +19,26 @@ pub(crate) fn cure(text: &str, out: &mut Vec<Unit>) {
     // 🔪 means no more than three, and must not cost more.
     const MAX_SAME_EMOJI: usize = 3;
     let mut last_emoji: Option<(char, usize)> = None;
+    let mut skip_until = 0;
     for (start, c) in text.char_indices() {
+        if start < skip_until {
+            continue;
+        }
         let end = start + c.len_utf8();
+        if c == '<' {
+            if let Some(len) = mention_len(&text.as_bytes()[start..]) {
+                skip_until = start + len;
+                out.push(Unit::new(' ', start, skip_until));
+                out.extend(
+                    MENTION_TOKEN
+                        .chars()
+                        .map(|m| Unit::new(m, start, skip_until)),
+                );
+                out.push(Unit::new(' ', start, skip_until));
+                last_emoji = None;
+                continue;
+            }
+        }
         if c.is_ascii() {
             push_ascii(c, start, end, out);
             last_emoji = None;
@@ -40,6 +60,26 @@ pub(crate) fn cure(text: &str, out: &mut Vec<Unit>) {
             last_emoji = None;
         }
     }
+}
+
+/// What a mention of a user, role or channel reads as (TweetEval's spelling).
+const MENTION_TOKEN: &str = "@user";
+
+/// The byte length of the Discord mention markup at the start of `bytes` (`<@id>`, `<@!id>`,
+/// `<@&id>`, `<#id>` with a decimal id), if there is one.
+fn mention_len(bytes: &[u8]) -> Option<usize> {
+    let after_prefix = match bytes {
+        [b'<', b'@', b'!' | b'&', ..] => 3,
+        [b'<', b'@' | b'#', ..] => 2,
+        _ => return None,
+    };
+    let digits = bytes[after_prefix..]
+        .iter()
+        .take(21)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    (digits > 0 && bytes.get(after_prefix + digits) == Some(&b'>'))
+        .then_some(after_prefix + digits + 1)
 }
 
 fn push_ascii(c: char, start: usize, end: usize, out: &mut Vec<Unit>) {
@@ -109,6 +149,13 @@ mod tests {
         assert_eq!(cured("k\u{0336}\u{0301}i\u{0489}ll"), "kill");
         assert_eq!(cured("ｋｉｌｌ"), "kill");
         assert_eq!(cured("café"), "cafe");
+    }
+
+    #[test]
+    fn mentions_become_one_neutral_token() {
+        assert_eq!(cured("<@123456789> hi"), " @user  hi");
+        assert_eq!(cured("hi <@!42><@&7> <#99>"), "hi  @user  @user   @user ");
+        assert_eq!(cured("<@abc> <@> <#1"), "<@abc> <@> <#1");
     }
 
     #[test]

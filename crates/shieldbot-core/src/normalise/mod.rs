@@ -264,6 +264,17 @@ mod tests {
     }
 
     #[test]
+    fn mention_ids_do_not_reach_the_scorer() {
+        let a = normalise("<@123456789> you are a clown");
+        let b = normalise("<@!987654321012345678> you are a clown");
+        assert_eq!(a.folded(), b.folded());
+        let text = "hey <@&555> and <#777>!";
+        let n = normalise(text);
+        let at = n.folded().find("user").unwrap();
+        assert_eq!(&text[n.original_span(at..at + 4)], "<@&555>");
+    }
+
+    #[test]
     fn match_view_squeezes_runs_and_remembers_them() {
         let n = normalise("Kiiill, you!!");
         let view = n.match_view();

@@ -27,6 +27,11 @@ pub struct FeatureConfig {
     /// Quotes, question and exclamation marks as tokens of their own.
     #[serde(default)]
     pub punctuation_tokens: bool,
+    /// One feature for the message's length in words (1, 2, 3, 4, 5-6, 7-9, 10+): a learnt
+    /// prior per length, so a two-word reply is not judged as if it were a sentence whose
+    /// every word happened to lean abusive ("lovely day", "have a nice day").
+    #[serde(default)]
+    pub length_tokens: bool,
     /// Feature values are 1 / sqrt(max(n, norm_floor)) for n features. Without a floor a
     /// two-word message gives each word the weight of a sentence, and a few words that happen
     /// to lean abusive decide it alone ("lovely day" scored as abuse); the floor shrinks short
@@ -47,6 +52,7 @@ impl Default for FeatureConfig {
             word_bigrams: true,
             word_trigrams: false,
             punctuation_tokens: true,
+            length_tokens: true,
             norm_floor: 1,
             char_min: 3,
             char_max: 5,
@@ -89,6 +95,7 @@ const SEED_UNIGRAM: u64 = 0x9e37_79b9_7f4a_7c15;
 const SEED_BIGRAM: u64 = 0xc2b2_ae3d_27d4_eb4f;
 const SEED_TRIGRAM: u64 = 0x27d4_eb2f_1656_67c5;
 const SEED_CHAR: u64 = 0x1656_67b1_9e37_79f9;
+const SEED_LENGTH: u64 = 0x85eb_ca77_c2b2_ae63;
 const WORD_START: u32 = '<' as u32;
 const WORD_END: u32 = '>' as u32;
 
@@ -100,6 +107,7 @@ pub fn for_each_feature(text: &str, config: &FeatureConfig, emit: impl FnMut(usi
         mask: (config.buckets() - 1) as u64,
         emit,
         count: 0,
+        words: 0,
         previous_word: None,
         before_previous_word: None,
         word: [0; MAX_WORD_CHARS + 2],
@@ -137,7 +145,23 @@ pub fn for_each_feature(text: &str, config: &FeatureConfig, emit: impl FnMut(usi
     if in_word {
         extractor.word(word_hash, Some(word_len));
     }
+    // A message without words has no evidence at all, not even of its length.
+    if config.length_tokens && extractor.words > 0 {
+        let bucket = length_bucket(extractor.words);
+        extractor.push(SEED_LENGTH ^ bucket);
+    }
     extractor.count
+}
+
+/// The length class of a message of `words` (>= 1) tokens (see [`FeatureConfig::length_tokens`]).
+fn length_bucket(words: usize) -> u64 {
+    match words {
+        0 => 0,
+        1..=4 => words as u64,
+        5..=6 => 5,
+        7..=9 => 6,
+        _ => 7,
+    }
 }
 
 /// Whether `c` is a punctuation mark kept as a token: quotes (quoting or reporting abuse),
@@ -153,6 +177,8 @@ struct Extractor<'a, F: FnMut(usize)> {
     mask: u64,
     emit: F,
     count: usize,
+    /// Word tokens seen so far.
+    words: usize,
     previous_word: Option<u64>,
     before_previous_word: Option<u64>,
     /// The current word's characters at 1..=len, with room for the boundary marks.
@@ -170,6 +196,7 @@ impl<F: FnMut(usize)> Extractor<'_, F> {
     /// the stored length) its character n-grams.
     #[inline]
     fn word(&mut self, word_hash: u64, chars: Option<usize>) {
+        self.words += 1;
         if self.config.word_unigrams {
             self.push(word_hash ^ SEED_UNIGRAM);
         }
@@ -237,6 +264,7 @@ mod tests {
             word_bigrams: false,
             word_trigrams: false,
             punctuation_tokens: false,
+            length_tokens: false,
             norm_floor: 1,
             char_min: 0,
             char_max: 0,
@@ -289,6 +317,7 @@ mod tests {
             word_bigrams: false,
             word_trigrams: false,
             punctuation_tokens: false,
+            length_tokens: false,
             norm_floor: 1,
             char_min: 3,
             char_max: 3,
@@ -327,6 +356,20 @@ mod tests {
         for b in features(&long, &c) {
             assert!(b < 1024);
         }
+    }
+
+    #[test]
+    fn length_tokens_add_one_feature_per_message() {
+        let with_length = FeatureConfig {
+            length_tokens: true,
+            ..words_only()
+        };
+        assert_eq!(features("a b c", &with_length).len(), 3 + 1);
+        assert_ne!(
+            features("hi", &with_length).last(),
+            features("hi there", &with_length).last()
+        );
+        assert!(features("", &with_length).is_empty());
     }
 
     #[test]

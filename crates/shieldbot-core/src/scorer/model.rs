@@ -213,7 +213,8 @@ impl Model {
         let flags = u8::from(self.features.word_unigrams)
             | (u8::from(self.features.word_bigrams) << 1)
             | (u8::from(self.features.word_trigrams) << 2)
-            | (u8::from(self.features.punctuation_tokens) << 3);
+            | (u8::from(self.features.punctuation_tokens) << 3)
+            | (u8::from(self.features.length_tokens) << 4);
         out.extend_from_slice(&[
             self.features.bucket_bits,
             flags,
@@ -270,6 +271,7 @@ impl Model {
             word_bigrams: bytes[11] & 2 != 0,
             word_trigrams: bytes[11] & 4 != 0,
             punctuation_tokens: bytes[11] & 8 != 0,
+            length_tokens: bytes[11] & 16 != 0,
             norm_floor: bytes[15],
             char_min: bytes[12],
             char_max: bytes[13],
