@@ -44,8 +44,12 @@ pub struct FilterConfig {
     pub model_thresholds: bool,
     /// Multiplier of the model's `abusive` threshold when `model_thresholds` is on.
     pub model_abusive_factor: f32,
-    /// Multiplier of the model's category thresholds when `model_thresholds` is on.
+    /// Multiplier of the model's category thresholds (threat excepted) when `model_thresholds`
+    /// is on.
     pub model_category_factor: f32,
+    /// Multiplier of the model's threat threshold when `model_thresholds` is on (threats are the
+    /// category the product must miss least, so it may sit lower than the others).
+    pub model_threat_factor: f32,
     /// Thresholds and switches of the verdict policy.
     pub policy: PolicyConfig,
 }
@@ -58,6 +62,7 @@ impl Default for FilterConfig {
             model_thresholds: false,
             model_abusive_factor: 1.0,
             model_category_factor: 1.0,
+            model_threat_factor: 1.0,
             policy: PolicyConfig::default(),
         }
     }
@@ -97,6 +102,7 @@ pub fn filter_config_from_toml(text: &str, origin: &str) -> anyhow::Result<Filte
     for (key, factor) in [
         ("model_abusive_factor", config.model_abusive_factor),
         ("model_category_factor", config.model_category_factor),
+        ("model_threat_factor", config.model_threat_factor),
     ] {
         if !(0.1..=10.0).contains(&factor) {
             bail!("{origin}: [filter] {key} must be between 0.1 and 10, not {factor}");
@@ -193,7 +199,7 @@ fn policy_for(config: &FilterConfig, model: Option<&Model>) -> PolicyConfig {
         (model.threshold(Head::Abusive) * config.model_abusive_factor).min(1.0);
     let t = |c: Category| model.threshold(Head::Category(c)) * config.model_category_factor;
     policy.thresholds = PerCategory {
-        threat: t(Category::Threat),
+        threat: model.threshold(Head::Category(Category::Threat)) * config.model_threat_factor,
         sexual: t(Category::Sexual),
         identity: t(Category::Identity),
         insult: t(Category::Insult),
@@ -275,6 +281,38 @@ mod tests {
         std::fs::remove_file(dir.path().join("mine.toml")).unwrap();
         let err = format!("{:#}", load_checker(Some(&config)).unwrap_err());
         assert!(err.contains("mine.toml"), "{err}");
+    }
+
+    #[test]
+    fn model_thresholds_come_from_the_model_times_the_factors() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("shieldbot.toml");
+        let model = default_config_path()
+            .parent()
+            .unwrap()
+            .join("model/shieldbot.model");
+        let text = format!(
+            "[filter]\nmodel = {:?}\nmodel_thresholds = true\nmodel_abusive_factor = 2.0\n\
+             model_category_factor = 1.5\nmodel_threat_factor = 0.5\n",
+            model.display().to_string()
+        );
+        std::fs::write(&config, text).unwrap();
+        let policy = load_checker(Some(&config)).unwrap().policy().clone();
+        let model = crate::model_file::load_model(&model).unwrap();
+        let abusive = (model.threshold(Head::Abusive) * 2.0).min(1.0);
+        assert!((policy.abusive_threshold - abusive).abs() < 1e-6);
+        let threat = model.threshold(Head::Category(Category::Threat)) * 0.5;
+        assert!((policy.thresholds.threat - threat).abs() < 1e-6);
+        let insult = model.threshold(Head::Category(Category::Insult)) * 1.5;
+        assert!((policy.thresholds.insult - insult).abs() < 1e-6);
+        assert_eq!(
+            policy.thresholds.profanity,
+            PolicyConfig::default().thresholds.profanity
+        );
+        let err = filter_config_from_toml("[filter]\nmodel_threat_factor = 0\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("model_threat_factor"), "{err}");
     }
 
     #[test]

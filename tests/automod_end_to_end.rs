@@ -70,10 +70,8 @@ async fn expressible_rules_are_mirrored_and_the_rest_listed_bot_side() {
     for rule in &ours {
         let actions = rule["actions"].as_array().unwrap();
         assert!(actions.iter().any(|a| a["type"] == 1), "does not block");
-        assert!(actions
-            .iter()
-            .any(|a| a["type"] == 2
-                && a["metadata"]["channel_id"] == town.helpers_channel.to_string()));
+        assert!(actions.iter().any(|a| a["type"] == 2
+            && a["metadata"]["channel_id"] == json!(town.helpers_channel.to_string())));
         assert!(keywords(rule).len() <= 1000);
         assert!(keywords(rule).iter().all(|k| k.chars().count() <= 60));
         assert_eq!(
@@ -175,8 +173,7 @@ async fn an_automod_blocked_message_lands_in_quarantine_with_its_content() {
         .get(shieldbot::store::RecordId(record_id))
         .unwrap()
         .expect("stored");
-    assert!(text.contains(&record.content) || record.content.contains(&text[..]));
-    assert_eq!(record.content, format!("{text}"));
+    assert_eq!(record.content, text, "the blocked text is kept as written");
     assert_eq!(record.author_id, raider);
     assert_eq!(record.verdict.name(), "escalate");
     assert!(matches!(record.removal, Removal::AlreadyGone { .. }));

@@ -820,6 +820,7 @@ fn every_command(town: &Town) -> Vec<(Vec<&'static str>, Vec<Value>)> {
         (vec!["release"], vec![string("id", "1")]),
         (vec!["confirm"], vec![string("id", "1")]),
         (vec!["stats"], vec![]),
+        (vec!["shieldup"], vec![integer("minutes", 30)]),
     ]
 }
 
@@ -1089,5 +1090,40 @@ async fn lists_sensitivity_and_escalation_take_effect_and_survive_a_restart() {
     );
     let held = post_at_jane(&town, town.stranger, texts.one("with_keyword"));
     assert_eq!(judged(&mut events, held).await.action, Action::Quarantined);
+    bot.shutdown().await.unwrap();
+}
+
+/// `/shield shieldup` by a helper: new accounts' messages at Jane are held while it is up, kept
+/// again once it is lowered; the status answers both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_helper_raises_and_lowers_the_shield_by_command() {
+    let texts = Texts::load();
+    let town = town().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (bot, mut events, _store) = start_bot(&town, &dir.path().join("store")).await;
+    let mild = texts.one("mild");
+
+    let before = post_at_jane(&town, town.troll, mild);
+    assert_eq!(judged(&mut events, before).await.action, Action::Kept);
+
+    let up = run(&town, town.helper, &["shieldup"], vec![integer("minutes", 30)]).await;
+    assert!(up.ephemeral);
+    assert!(up.content.starts_with("Shield up for 30 minutes"), "{}", up.content);
+    let status = run(&town, town.helper, &["shieldup"], vec![integer("action", 2)]).await;
+    assert!(status.content.starts_with("The shield is up"), "{}", status.content);
+
+    // The troll's account is a day old: while the shield is up, even a mild message is held.
+    let during = post_at_jane(&town, town.troll, mild);
+    assert_eq!(judged(&mut events, during).await.action, Action::Quarantined);
+    // A long-standing member is untouched.
+    let regular = post_at_jane(&town, town.stranger, mild);
+    assert_eq!(judged(&mut events, regular).await.action, Action::Kept);
+
+    let down = run(&town, town.helper, &["shieldup"], vec![integer("action", 1)]).await;
+    assert_eq!(down.content, "Shield lowered.");
+    let after = post_at_jane(&town, town.troll, mild);
+    assert_eq!(judged(&mut events, after).await.action, Action::Kept);
+    let status = run(&town, town.helper, &["shieldup"], vec![integer("action", 2)]).await;
+    assert_eq!(status.content, "The shield is down.");
     bot.shutdown().await.unwrap();
 }

@@ -530,3 +530,66 @@ async fn closed_dms_do_not_make_the_helpers_digest_repeat() {
     assert!(town.server.dms_to(town.jane).is_empty());
     bot.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_folds_into_one_entry_whose_button_lists_its_members() {
+    let town = town().await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(Utc::now().timestamp_millis());
+    let far = clock.now() + Days::hours(12);
+    let digest_time = format!("{:02}:{:02}", far.hour(), far.minute());
+    let (bot, mut events) = start_bot(&town, dir.path(), &clock, &digest_time).await;
+    let line = &abusive_texts()[0];
+    for troll in &town.trolls {
+        let posted = town
+            .server
+            .post_message(
+                NewMessage::new(town.general, *troll, line.as_str()).mentioning(town.jane),
+            )
+            .unwrap();
+        let id: u64 = posted["id"].as_str().unwrap().parse().unwrap();
+        wait_event(
+            &mut events,
+            |e| matches!(e, BotEvent::Judged(j) if j.message_id == id),
+        )
+        .await;
+    }
+    let (handle, answer) = run(&town, town.helper, &["digest", "now"]).await;
+    let embeds = answer["data"]["embeds"].to_string();
+    assert!(
+        embeds.contains("Campaign: 3 messages from 3 accounts"),
+        "{embeds}"
+    );
+    let buttons: Vec<String> = answer["data"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| row["components"].as_array().unwrap().iter())
+        .map(|b| b["custom_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(buttons.len(), 1, "{buttons:?}");
+    assert!(buttons[0].starts_with("shield:campaign:"), "{buttons:?}");
+    let message = &town.server.interaction_messages(&handle)[0];
+    let on = |user: u64| ButtonClick {
+        channel: town.general,
+        message: message["id"].as_str().unwrap().parse().unwrap(),
+        user,
+        custom_id: buttons[0].clone(),
+    };
+    let click = town.server.click_button(on(town.helper)).unwrap();
+    let opened = callback(&town, &click).await;
+    let content = opened["data"]["content"].as_str().unwrap_or_default();
+    assert!(
+        content.contains("3 messages from 3 accounts, 3 still held"),
+        "{content}"
+    );
+    for troll in &town.trolls {
+        assert!(content.contains(&format!("<@{troll}>")), "{content}");
+    }
+    // A regular member's click is refused.
+    let click = town.server.click_button(on(town.stranger)).unwrap();
+    let refused = callback(&town, &click).await;
+    let content = refused["data"]["content"].as_str().unwrap_or_default();
+    assert!(content.starts_with("Refused"), "{content}");
+    bot.shutdown().await.unwrap();
+}

@@ -83,6 +83,9 @@ impl Execution {
     }
 }
 
+/// One blocked message as its executions name it: (guild, author, content).
+type ExecutionKey = (u64, u64, String);
+
 /// The mirror's state: the last plan per guild and recent executions (to fold duplicates).
 pub struct AutoModSync {
     rest: RestClient,
@@ -90,7 +93,7 @@ pub struct AutoModSync {
     plans: RwLock<HashMap<u64, MirrorPlan>>,
     /// Our AutoMod rule ids per guild.
     ours: RwLock<HashMap<u64, Vec<u64>>>,
-    recent: Mutex<HashMap<(u64, u64, String), (u64, Instant)>>,
+    recent: Mutex<HashMap<ExecutionKey, (u64, Instant)>>,
     synthetic: AtomicU64,
 }
 

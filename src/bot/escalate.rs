@@ -49,12 +49,16 @@ pub fn spawn(shared: Arc<Shared>, guild_id: u64, record_id: RecordId) {
         };
         // Alerts take their own share of the global rate limit, so an alert flood never
         // starves the deletion scheduler (issue 9).
+        // At shutdown the remaining alerts go at once, as before.
         if let Some(removal) = shared.removal() {
             let esc = &guild.escalation;
             let dms = usize::from(esc.dm_helpers) * guild.helpers.len()
                 + usize::from(esc.notify_protected) * record.target_user_ids.len();
-            for _ in 0..usize::from(esc.post_to_helpers_channel) + 2 * dms {
-                removal.others().acquire().await;
+            let slots = usize::from(esc.post_to_helpers_channel) + 2 * dms;
+            let mut stopping = shared.stopping();
+            tokio::select! {
+                _ = async { for _ in 0..slots { removal.others().acquire().await } } => {}
+                _ = stopping.wait_for(|s| *s) => {}
             }
         }
         alert(http, guild, &record).await;

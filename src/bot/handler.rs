@@ -22,12 +22,33 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub struct Handler {
-    shared: Arc<Shared>,
+    slot: Arc<SharedSlot>,
+}
+
+/// The handler's reference to the bot's state, dropped at shutdown: serenity can keep a
+/// shard's task (and so this handler) alive after `shutdown_all`, and the state must not be
+/// pinned by it (it holds the store open).
+#[derive(Default)]
+pub struct SharedSlot(std::sync::RwLock<Option<Arc<Shared>>>);
+
+impl SharedSlot {
+    pub fn new(shared: Arc<Shared>) -> Arc<SharedSlot> {
+        Arc::new(SharedSlot(std::sync::RwLock::new(Some(shared))))
+    }
+
+    fn get(&self) -> Option<Arc<Shared>> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Let go of the state; later events are ignored.
+    pub fn clear(&self) {
+        self.0.write().unwrap_or_else(|p| p.into_inner()).take();
+    }
 }
 
 impl Handler {
-    pub fn new(shared: Arc<Shared>) -> Handler {
-        Handler { shared }
+    pub fn new(slot: Arc<SharedSlot>) -> Handler {
+        Handler { slot }
     }
 }
 
@@ -60,12 +81,15 @@ fn watched_channel(channel: &GuildChannel) -> Option<WatchedChannel> {
 #[async_trait]
 impl EventHandler for Handler {
     async fn message(&self, _ctx: Context, message: Message) {
+        let Some(shared) = self.slot.get() else {
+            return;
+        };
         let received_at = Instant::now();
         let Some(incoming) = Incoming::from_message(&message, Arrival::Created, None) else {
             return;
         };
-        let parent = self.shared.thread_parent(incoming.channel_id);
-        self.shared.process(incoming, parent, received_at).await;
+        let parent = shared.thread_parent(incoming.channel_id);
+        shared.process(incoming, parent, received_at).await;
     }
 
     async fn message_update(
@@ -75,6 +99,9 @@ impl EventHandler for Handler {
         new: Option<Message>,
         event: MessageUpdateEvent,
     ) {
+        let Some(shared) = self.slot.get() else {
+            return;
+        };
         let received_at = Instant::now();
         let incoming = match Incoming::from_update(&event) {
             Some(incoming) => Some(incoming),
@@ -89,21 +116,27 @@ impl EventHandler for Handler {
             }
         };
         if let Some(incoming) = incoming {
-            let parent = self.shared.thread_parent(incoming.channel_id);
-            self.shared.process(incoming, parent, received_at).await;
+            let parent = shared.thread_parent(incoming.channel_id);
+            shared.process(incoming, parent, received_at).await;
         }
     }
 
     async fn ready(&self, _ctx: Context, ready: Ready) {
-        self.shared.set_self_id(ready.user.id.get());
+        let Some(shared) = self.slot.get() else {
+            return;
+        };
+        shared.set_self_id(ready.user.id.get());
         tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "gateway session ready");
-        self.shared.publish(BotEvent::Ready);
+        shared.publish(BotEvent::Ready);
     }
 
     async fn guild_create(&self, _ctx: Context, guild: Guild, _is_new: Option<bool>) {
+        let Some(shared) = self.slot.get() else {
+            return;
+        };
         let guild_id = guild.id.get();
         tracing::debug!(guild_id, channels = guild.channels.len(), "guild create");
-        if self.shared.guild(guild_id).is_none() {
+        if shared.guild(guild_id).is_none() {
             return;
         }
         let mut channels: Vec<WatchedChannel> = guild
@@ -112,22 +145,27 @@ impl EventHandler for Handler {
             .filter_map(watched_channel)
             .collect();
         channels.extend(guild.threads.iter().filter_map(watched_channel));
-        self.shared.remember_channels(guild_id, &channels);
-        let shared = Arc::clone(&self.shared);
+        shared.remember_channels(guild_id, &channels);
+        let shared = Arc::clone(&shared);
         tokio::spawn(backfill::run(shared, guild_id, channels));
     }
 
     async fn resume(&self, _ctx: Context, _event: ResumedEvent) {
+        let Some(shared) = self.slot.get() else {
+            return;
+        };
         tracing::info!("gateway session resumed");
-        for (guild_id, channels) in self.shared.known_channels() {
-            tokio::spawn(backfill::run(Arc::clone(&self.shared), guild_id, channels));
+        for (guild_id, channels) in shared.known_channels() {
+            tokio::spawn(backfill::run(Arc::clone(&shared), guild_id, channels));
         }
     }
 
     async fn channel_create(&self, _ctx: Context, channel: GuildChannel) {
+        let Some(shared) = self.slot.get() else {
+            return;
+        };
         if let Some(watched) = watched_channel(&channel) {
-            self.shared
-                .remember_channels(channel.guild_id.get(), std::slice::from_ref(&watched));
+            shared.remember_channels(channel.guild_id.get(), std::slice::from_ref(&watched));
         }
     }
 
@@ -136,14 +174,19 @@ impl EventHandler for Handler {
         _ctx: Context,
         execution: serenity::all::ActionExecution,
     ) {
+        let Some(shared) = self.slot.get() else {
+            return;
+        };
         let execution = super::automod_sync::Execution::from_serenity(&execution);
-        super::automod_sync::on_execution(&self.shared, execution).await;
+        super::automod_sync::on_execution(&shared, execution).await;
     }
 
     async fn thread_create(&self, _ctx: Context, thread: GuildChannel) {
+        let Some(shared) = self.slot.get() else {
+            return;
+        };
         if let Some(channel) = watched_channel(&thread) {
-            self.shared
-                .remember_channels(thread.guild_id.get(), std::slice::from_ref(&channel));
+            shared.remember_channels(thread.guild_id.get(), std::slice::from_ref(&channel));
         }
     }
 }

@@ -283,7 +283,8 @@ impl Bot {
             store.clone(),
             Arc::clone(judge.live()),
             judge.base_checker().clone(),
-        ));
+        )
+        .with_shields(Arc::clone(&shields)));
         let http = match &endpoint {
             Endpoint::Discord => HttpBuilder::new(token.expose_secret()).build(),
             Endpoint::Local { http_url } => HttpBuilder::new(token.expose_secret())
@@ -300,8 +301,9 @@ impl Bot {
             options,
             Arc::clone(&shields),
         ));
+        let handler_slot = handler::SharedSlot::new(Arc::clone(&shared));
         let client = ClientBuilder::new_with_http(http, intents())
-            .event_handler(handler::Handler::new(Arc::clone(&shared)))
+            .event_handler(handler::Handler::new(Arc::clone(&handler_slot)))
             .framework(commands)
             .await
             .map_err(BotError::Client)?;
@@ -352,6 +354,7 @@ impl Bot {
             task: Some(task),
             events,
             first_receiver: std::sync::Mutex::new(Some(first_receiver)),
+            handler_slot,
         })
     }
 }
@@ -364,6 +367,8 @@ pub struct BotHandle {
     events: broadcast::Sender<BotEvent>,
     /// The receiver made before the client started, handed to the first `events()` call.
     first_receiver: std::sync::Mutex<Option<broadcast::Receiver<BotEvent>>>,
+    /// The event handler's reference to `shared`, cleared at shutdown.
+    handler_slot: Arc<handler::SharedSlot>,
 }
 
 impl BotHandle {
@@ -377,6 +382,12 @@ impl BotHandle {
     /// stayed bot-side ([`automod_sync::AutoModSync::bot_side`]).
     pub fn automod(&self) -> Option<Arc<automod_sync::AutoModSync>> {
         self.shared.automod()
+    }
+
+    /// The store the bot writes to (a clone of the handle it was started with): for reading
+    /// records while it runs or after [`BotHandle::shutdown`] without reopening the directory.
+    pub fn store(&self) -> &Store {
+        &self.shared.store
     }
 
     /// Subscribe to what the bot does from now on.
@@ -408,6 +419,7 @@ impl BotHandle {
     /// period), and flush the store.
     pub async fn shutdown(mut self) -> Result<(), BotError> {
         self.shared.stop_accepting();
+        self.handler_slot.clear();
         self.shard_manager.shutdown_all().await;
         self.shared.drain().await;
         if let Some(mut task) = self.task.take() {

@@ -49,8 +49,8 @@ pub struct RemovalOptions {
 impl Default for RemovalOptions {
     fn default() -> Self {
         RemovalOptions {
-            global_per_second: 40,
-            others_per_second: 5,
+            global_per_second: 25,
+            others_per_second: 20,
             bulk: true,
             timeouts: None,
             first_attempt_wait: Duration::from_secs(1),
@@ -392,7 +392,7 @@ impl Worker {
             .iter()
             .filter_map(|(c, (_, heap))| heap.peek().map(|p| (p.job.urgency, *c)))
             .collect();
-        order.sort_by(|a, b| b.0.cmp(&a.0));
+        order.sort_by_key(|entry| std::cmp::Reverse(entry.0));
         for (_, channel) in order {
             if let Err(Some(at)) = self.launch_for_channel(channel, now, done) {
                 wake_at(at);

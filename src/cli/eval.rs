@@ -6,6 +6,11 @@
 //! of the abusive class, macro-F1 and ROC-AUC at the model's own threshold (tuned on validation
 //! data when the model was trained), and, where labels exist, a per-category summary and the
 //! share of must-keep messages kept per kind. A malformed line is an error naming the line.
+//!
+//! `--check` measures the whole check instead of one head: every message goes through the
+//! same rules + model + policy as `shieldbot check` (the shipped config, or `--config`), and a
+//! verdict other than allow counts as removed. It prints the share of abuse removed, per
+//! category, and the share of must-keep messages kept, per kind.
 
 use crate::model_file::{load_model, DEFAULT_MODEL_PATH};
 use anyhow::Context;
@@ -35,6 +40,12 @@ pub struct Args {
     /// notion, for the public offensive-language benchmarks), or a category.
     #[arg(long, default_value = "abusive", value_parser = parse_head)]
     pub head: Head,
+    /// Measure the whole check (rules + model + policy of the config) instead of one head.
+    #[arg(long, conflicts_with = "head")]
+    pub check: bool,
+    /// With --check: the config file (default: the shipped config/shieldbot.toml).
+    #[arg(long, value_name = "FILE", requires = "check")]
+    pub config: Option<PathBuf>,
 }
 
 fn parse_head(name: &str) -> Result<Head, String> {
@@ -45,7 +56,6 @@ fn parse_head(name: &str) -> Result<Head, String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let model = load_model(&args.model)?;
     let messages = match (&args.file, &args.tweeteval_text, &args.tweeteval_labels) {
         (_, Some(text), Some(labels)) => read_tweeteval(text, labels)?,
         (Some(path), _, _) if path.is_dir() => read_folder(path)?,
@@ -55,6 +65,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if messages.is_empty() {
         anyhow::bail!("no labelled messages to evaluate");
     }
+    if args.check {
+        let checker = crate::filter::load_checker(args.config.as_deref())?;
+        print!("{}", render_check(&checker, &messages));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let model = load_model(&args.model)?;
     let evaluation = evaluate(&model, &messages, args.head);
     println!("model {}  head {}", args.model.display(), args.head.name());
     print!(
@@ -103,6 +119,50 @@ fn read_tweeteval(text: &Path, labels: &Path) -> anyhow::Result<Vec<LabelledMess
             text,
         })
         .collect())
+}
+
+/// The whole check's report: abuse removed per category, must-keep kept per kind.
+fn render_check(checker: &shieldbot_core::check::Checker, messages: &[LabelledMessage]) -> String {
+    use std::collections::BTreeMap;
+    let context = shieldbot_core::policy::Context::default();
+    // (label, kind) -> (total, judged right, escalated)
+    let mut counts: BTreeMap<(bool, String), (usize, usize, usize)> = BTreeMap::new();
+    for message in messages {
+        let verdict = checker.check(&message.text, &context).verdict;
+        let removed = verdict.removes();
+        let kind = match (&message.category, message.kind.is_empty()) {
+            (Some(c), _) => c.as_str().to_string(),
+            (None, false) => message.kind.clone(),
+            (None, true) => (if message.abusive { "abuse" } else { "keep" }).to_string(),
+        };
+        let entry = counts.entry((message.abusive, kind)).or_default();
+        entry.0 += 1;
+        entry.1 += usize::from(removed == message.abusive);
+        entry.2 += usize::from(verdict.name() == "escalate");
+    }
+    let mut out = String::new();
+    for (abusive, title, verb) in [
+        (true, "abuse removed", "removed"),
+        (false, "must-keep kept", "kept"),
+    ] {
+        let rows: Vec<_> = counts.iter().filter(|((a, _), _)| *a == abusive).collect();
+        let total: usize = rows.iter().map(|(_, v)| v.0).sum();
+        let right: usize = rows.iter().map(|(_, v)| v.1).sum();
+        if total == 0 {
+            continue;
+        }
+        out.push_str(&format!(
+            "{title} {:.3} ({right} of {total}):\n",
+            right as f64 / total as f64
+        ));
+        for ((_, kind), (t, r, e)) in rows {
+            out.push_str(&format!(
+                "  {kind:<15} {t:>4} {verb} {:.3}  escalated {e}\n",
+                *r as f64 / *t as f64
+            ));
+        }
+    }
+    out
 }
 
 /// The printed report.

@@ -11,6 +11,7 @@
 //! | `/shield helpers add\|remove\|list` | who helps ([`helpers`]) |
 //! | `/shield review`, `/shield release`, `/shield confirm` | the quarantine, worst first, with buttons ([`review`]) |
 //! | `/shield stats` | counts by category and status for a period ([`stats`]) |
+//! | `/shield shieldup [up\|down\|status] [minutes]` | the pile-on shield by hand ([`shieldup`]) |
 //! | `/shield digest now`, `/shield export` | the digest on demand, the evidence pack as attachments ([`digest`]) |
 //!
 //! Authorisation ([`auth`]): the commands are registered with `default_member_permissions =
@@ -34,6 +35,7 @@ pub mod lists;
 pub mod live;
 pub mod review;
 pub mod rules;
+pub mod shieldup;
 pub mod stats;
 pub mod tuning;
 
@@ -67,6 +69,8 @@ pub struct CommandState {
     writes: tokio::sync::Mutex<()>,
     /// The sample of ordinary messages new rules are tested against.
     pub ordinary: Vec<String>,
+    /// The pile-on shield, for `/shield shieldup` (absent in tests that run commands alone).
+    pub shields: Option<Arc<crate::bot::shield::Shields>>,
 }
 
 /// Ordinary messages (see `ordinary_messages.txt`): a new rule matching many of them is refused.
@@ -96,7 +100,14 @@ impl CommandState {
             base,
             writes: tokio::sync::Mutex::new(()),
             ordinary: ordinary_messages(),
+            shields: None,
         }
+    }
+
+    /// Let `/shield shieldup` raise and lower this pile-on shield.
+    pub fn with_shields(mut self, shields: Arc<crate::bot::shield::Shields>) -> CommandState {
+        self.shields = Some(shields);
+        self
     }
 
     pub fn guild(&self, guild_id: u64) -> Option<&GuildConfig> {
@@ -210,6 +221,7 @@ pub async fn require_guild<'a>(ctx: Ctx<'a>) -> Result<Option<&'a GuildConfig>, 
         "review::release",
         "review::confirm",
         "stats::stats",
+        "shieldup::shieldup",
         "digest::digest",
         "digest::export"
     )

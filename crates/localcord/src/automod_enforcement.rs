@@ -27,8 +27,36 @@ impl Firing {
     }
 }
 
-/// Compiles a Discord keyword (with `*` wildcards) into a case-insensitive regex.
+/// Compiled patterns by source, so a raid against rules of hundreds of keywords does not
+/// recompile them for every message (`kind` keeps keywords and regexes apart).
+fn cached(kind: u8, source: &str, build: impl FnOnce() -> Option<Regex>) -> Option<Regex> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Compiled = HashMap<(u8, String), Option<Regex>>;
+    static CACHE: OnceLock<Mutex<Compiled>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    if let Some(found) = cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&(kind, source.to_string()))
+    {
+        return found.clone();
+    }
+    let built = build();
+    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if cache.len() > 100_000 {
+        cache.clear();
+    }
+    cache.insert((kind, source.to_string()), built.clone());
+    built
+}
+
+/// Compiles a Discord keyword (with `*` wildcards) into a case-insensitive regex (cached).
 fn keyword_regex(keyword: &str) -> Option<Regex> {
+    cached(0, keyword, || build_keyword_regex(keyword))
+}
+
+fn build_keyword_regex(keyword: &str) -> Option<Regex> {
     let prefix_wild = keyword.starts_with('*');
     let suffix_wild = keyword.ends_with('*') && keyword.len() > 1;
     let core = keyword.trim_matches('*');
@@ -75,7 +103,7 @@ fn rule_match(rule: &Value, content: &str) -> Option<(Option<String>, String)> {
         }
     }
     for pattern in strings(&metadata["regex_patterns"]) {
-        if let Some(found) = Regex::new(&pattern).ok().and_then(|r| {
+        if let Some(found) = cached(1, &pattern, || Regex::new(&pattern).ok()).and_then(|r| {
             r.find_iter(content)
                 .map(|m| m.as_str().to_string())
                 .find(|m| !excused(m))

@@ -51,7 +51,9 @@ fn main() {
                     serde_json::json!([
                         h.category.map(|c| c.as_str()),
                         h.severity.get(),
-                        format!("{:?}", h.action)
+                        format!("{:?}", h.action),
+                        h.span.start,
+                        h.span.end
                     ])
                 })
                 .collect();

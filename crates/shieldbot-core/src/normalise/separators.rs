@@ -55,6 +55,8 @@ pub(crate) fn glue(units: &[Unit], out: &mut Vec<Unit>) {
         // Collect the run of atoms starting at i: positions of atoms, and whether any
         // separator contained a space.
         let mut atoms = vec![i];
+        // For every atom after the first: the position of a space in the separator before it.
+        let mut space_before: Vec<Option<usize>> = vec![None];
         let mut spaced = false;
         let mut cursor = i + 1;
         loop {
@@ -69,7 +71,9 @@ pub(crate) fn glue(units: &[Unit], out: &mut Vec<Unit>) {
             if sep_len == 0 || cursor >= units.len() || !is_atom(units, cursor) {
                 break;
             }
-            spaced |= units[sep_start..cursor].iter().any(|u| u.ch == ' ');
+            let space = (sep_start..cursor).find(|&k| units[k].ch == ' ');
+            spaced |= space.is_some();
+            space_before.push(space);
             atoms.push(cursor);
             cursor += 1;
         }
@@ -79,9 +83,19 @@ pub(crate) fn glue(units: &[Unit], out: &mut Vec<Unit>) {
             .count();
         let glued = letters >= 1 && (atoms.len() >= 3 || (atoms.len() == 2 && !spaced));
         if glued {
+            // "y*o*u w*i*l*l": when letters are joined by punctuation, a space between two of
+            // them is the gap between words, not one more separator ("k i l l" has only spaces
+            // and is one word).
+            let tight = space_before[1..].iter().any(Option::is_none);
             for (n, &a) in atoms.iter().enumerate() {
                 let mut unit = units[a];
-                unit.soft_break = n > 0;
+                match space_before[n] {
+                    Some(space) if tight => {
+                        out.push(units[space]);
+                        unit.soft_break = false;
+                    }
+                    _ => unit.soft_break = n > 0,
+                }
                 out.push(unit);
             }
             i = atoms[atoms.len() - 1] + 1;
@@ -115,5 +129,8 @@ mod tests {
         assert_eq!(glued("a cat is a pet"), "a cat is a pet");
         assert_eq!(glued("i am a b"), "i am a b");
         assert_eq!(glued("1 2 3"), "1 2 3");
+        assert_eq!(glued("y*o*u w*i*l*l b*e"), "you will be");
+        assert_eq!(glued("t/e/a/c/h h/e/r a l/e/s/s/o/n"), "teach her a lesson");
+        assert_eq!(glued("y-o-u   a-r-e   d-o-n-e"), "you are done");
     }
 }
