@@ -142,6 +142,9 @@ fn main() {
         println!("dispatch -> DELETE latency: p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms");
     }
     if let Some(kib) = rss {
-        println!("resident memory (server + bot): {:.1} MiB", kib as f64 / 1024.0);
+        println!(
+            "resident memory (server + bot): {:.1} MiB",
+            kib as f64 / 1024.0
+        );
     }
 }

@@ -17,8 +17,8 @@
 
 pub mod bot;
 pub mod cli;
-pub mod commands;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod filter;
 pub mod model_file;

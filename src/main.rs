@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand};
 use shieldbot::cli;
 
 #[derive(Parser)]
-#[command(name = "shieldbot", version, about = "Shields public figures from abusive replies on Discord")]
+#[command(
+    name = "shieldbot",
+    version,
+    about = "Shields public figures from abusive replies on Discord"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -1106,24 +1106,59 @@ async fn a_helper_raises_and_lowers_the_shield_by_command() {
     let before = post_at_jane(&town, town.troll, mild);
     assert_eq!(judged(&mut events, before).await.action, Action::Kept);
 
-    let up = run(&town, town.helper, &["shieldup"], vec![integer("minutes", 30)]).await;
+    let up = run(
+        &town,
+        town.helper,
+        &["shieldup"],
+        vec![integer("minutes", 30)],
+    )
+    .await;
     assert!(up.ephemeral);
-    assert!(up.content.starts_with("Shield up for 30 minutes"), "{}", up.content);
-    let status = run(&town, town.helper, &["shieldup"], vec![integer("action", 2)]).await;
-    assert!(status.content.starts_with("The shield is up"), "{}", status.content);
+    assert!(
+        up.content.starts_with("Shield up for 30 minutes"),
+        "{}",
+        up.content
+    );
+    let status = run(
+        &town,
+        town.helper,
+        &["shieldup"],
+        vec![integer("action", 2)],
+    )
+    .await;
+    assert!(
+        status.content.starts_with("The shield is up"),
+        "{}",
+        status.content
+    );
 
     // The troll's account is a day old: while the shield is up, even a mild message is held.
     let during = post_at_jane(&town, town.troll, mild);
-    assert_eq!(judged(&mut events, during).await.action, Action::Quarantined);
+    assert_eq!(
+        judged(&mut events, during).await.action,
+        Action::Quarantined
+    );
     // A long-standing member is untouched.
     let regular = post_at_jane(&town, town.stranger, mild);
     assert_eq!(judged(&mut events, regular).await.action, Action::Kept);
 
-    let down = run(&town, town.helper, &["shieldup"], vec![integer("action", 1)]).await;
+    let down = run(
+        &town,
+        town.helper,
+        &["shieldup"],
+        vec![integer("action", 1)],
+    )
+    .await;
     assert_eq!(down.content, "Shield lowered.");
     let after = post_at_jane(&town, town.troll, mild);
     assert_eq!(judged(&mut events, after).await.action, Action::Kept);
-    let status = run(&town, town.helper, &["shieldup"], vec![integer("action", 2)]).await;
+    let status = run(
+        &town,
+        town.helper,
+        &["shieldup"],
+        vec![integer("action", 2)],
+    )
+    .await;
     assert_eq!(status.content, "The shield is down.");
     bot.shutdown().await.unwrap();
 }

@@ -74,7 +74,10 @@ async fn the_shipped_harassment_night_is_shielded() {
         }
         let body = String::from_utf8_lossy(&request.body);
         for text in &removed {
-            assert!(!body.contains(text.as_str()), "removed text posted publicly");
+            assert!(
+                !body.contains(text.as_str()),
+                "removed text posted publicly"
+            );
         }
     }
 

@@ -278,13 +278,15 @@ impl Bot {
         // Settings changed by `/shield` commands survive restarts: rebuild them from the store.
         crate::commands::live::restore(&config.guilds, &store, judge.base_checker(), judge.live())
             .map_err(BotError::Store)?;
-        let commands = crate::commands::framework(crate::commands::CommandState::new(
-            &config,
-            store.clone(),
-            Arc::clone(judge.live()),
-            judge.base_checker().clone(),
-        )
-        .with_shields(Arc::clone(&shields)));
+        let commands = crate::commands::framework(
+            crate::commands::CommandState::new(
+                &config,
+                store.clone(),
+                Arc::clone(judge.live()),
+                judge.base_checker().clone(),
+            )
+            .with_shields(Arc::clone(&shields)),
+        );
         let http = match &endpoint {
             Endpoint::Discord => HttpBuilder::new(token.expose_secret()).build(),
             Endpoint::Local { http_url } => HttpBuilder::new(token.expose_secret())

@@ -52,10 +52,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("reading scenario {}", path.display()))?,
             path.display().to_string(),
         ),
-        None => (DEFAULT_SCENARIO.to_string(), DEFAULT_SCENARIO_NAME.to_string()),
+        None => (
+            DEFAULT_SCENARIO.to_string(),
+            DEFAULT_SCENARIO_NAME.to_string(),
+        ),
     };
     let messages = scenario::parse(&text, &name)?;
-    let config_path = args.config.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    let config_path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
     let config = Config::load(&config_path)
         .with_context(|| format!("loading config {}", config_path.display()))?;
     let options = SandboxOptions {
@@ -67,7 +73,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let outcome = runtime.block_on(sandbox::run(&messages, options))?;
 
-    println!("shieldbot sandbox: {} ({} messages)\n", name, messages.len());
+    println!(
+        "shieldbot sandbox: {} ({} messages)\n",
+        name,
+        messages.len()
+    );
     print!("{}", report::render(&outcome.lines, &outcome.contents));
     if let Some(path) = &args.report {
         let mut file = std::fs::File::create(path)

@@ -30,8 +30,11 @@ pub async fn shieldup(
         return Ok(());
     };
     let Some(shields) = ctx.data().shields.as_ref() else {
-        return reply(ctx, "The pile-on shield is not running in this bot. Nothing was changed.")
-            .await;
+        return reply(
+            ctx,
+            "The pile-on shield is not running in this bot. Nothing was changed.",
+        )
+        .await;
     };
     let by = ctx.author().id.get();
     let text = match action.unwrap_or(ShieldMove::Up) {

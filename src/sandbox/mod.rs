@@ -169,9 +169,11 @@ pub async fn run(
             match action {
                 HelperAction::Shieldup => {
                     let minutes = u64::from(message.duration_minutes.unwrap_or(60));
-                    if let Err(err) =
-                        shields.raise(world.guild, Duration::from_secs(minutes * 60), Some(world.helper))
-                    {
+                    if let Err(err) = shields.raise(
+                        world.guild,
+                        Duration::from_secs(minutes * 60),
+                        Some(world.helper),
+                    ) {
                         tracing::warn!(index, error = %err, "scenario shield-up refused");
                     }
                 }
@@ -363,7 +365,11 @@ fn collect_events(bot: &BotHandle) -> EventLog {
                     seen.removed |= judged.deleted_at.is_some();
                 }
                 BotEvent::Removed(removed) => {
-                    events.by_message.entry(removed.message_id).or_default().removed = true;
+                    events
+                        .by_message
+                        .entry(removed.message_id)
+                        .or_default()
+                        .removed = true;
                 }
                 BotEvent::BackfillDone { .. } => events.backfills_done += 1,
                 BotEvent::Shield(change) => events.shield_changes.push(change),
@@ -378,7 +384,12 @@ fn collect_events(bot: &BotHandle) -> EventLog {
 async fn wait_for_backfill(log: &EventLog, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
-        if log.events.lock().map(|e| e.backfills_done > 0).unwrap_or(true) {
+        if log
+            .events
+            .lock()
+            .map(|e| e.backfills_done > 0)
+            .unwrap_or(true)
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -390,16 +401,18 @@ async fn wait_until_settled(events: &Arc<Mutex<Events>>, ids: &[u64], settle: Du
     let deadline = Instant::now() + settle;
     loop {
         let done = events.lock().map(|events| {
-            ids.iter().filter(|id| **id != 0).all(|id| match events.by_message.get(id) {
-                Some(seen) => match seen.action {
-                    Some(Action::Quarantined | Action::Escalated | Action::AlreadyQuarantined) => {
-                        seen.removed
-                    }
-                    Some(_) => true,
+            ids.iter()
+                .filter(|id| **id != 0)
+                .all(|id| match events.by_message.get(id) {
+                    Some(seen) => match seen.action {
+                        Some(
+                            Action::Quarantined | Action::Escalated | Action::AlreadyQuarantined,
+                        ) => seen.removed,
+                        Some(_) => true,
+                        None => false,
+                    },
                     None => false,
-                },
-                None => false,
-            })
+                })
         });
         if done.unwrap_or(true) || Instant::now() >= deadline {
             return;
@@ -428,7 +441,11 @@ fn report_lines(
     let mut deleted_at: HashMap<u64, Instant> = HashMap::new();
     for request in server.requests_matching("DELETE", "/channels/*/messages/*") {
         let ok = (200..300).contains(&request.status) || request.status == 404;
-        let id = request.route().rsplit('/').next().and_then(|s| s.parse().ok());
+        let id = request
+            .route()
+            .rsplit('/')
+            .next()
+            .and_then(|s| s.parse().ok());
         if let (true, Some(id)) = (ok, id) {
             deleted_at.entry(id).or_insert(request.received_at);
         }

@@ -122,7 +122,8 @@ pub fn render(lines: &[ReportLine], contents: &[String]) -> String {
         out.push_str(&format!("; {} judged while shield-up was on", s.shielded));
     }
     out.push('\n');
-    if let (Some(p50), Some(p99), Some(max)) = (s.latency_p50_ms, s.latency_p99_ms, s.latency_max_ms)
+    if let (Some(p50), Some(p99), Some(max)) =
+        (s.latency_p50_ms, s.latency_p99_ms, s.latency_max_ms)
     {
         out.push_str(&format!(
             "dispatch -> DELETE: p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms\n"
@@ -163,7 +164,11 @@ fn mask(text: &str) -> String {
         .filter(|w| !w.starts_with("@…"))
         .collect();
     let shown: Vec<&str> = words.iter().take(2).copied().collect();
-    format!("[{} …+{} words]", truncate(&shown.join(" "), 24), words.len().saturating_sub(2))
+    format!(
+        "[{} …+{} words]",
+        truncate(&shown.join(" "), 24),
+        words.len().saturating_sub(2)
+    )
 }
 
 #[cfg(test)]
@@ -194,7 +199,10 @@ mod tests {
         lines.push(line(100, "kept", None));
         lines.push(line(101, "escalated", Some(500.0)));
         let s = summarise(&lines);
-        assert_eq!((s.messages, s.kept, s.quarantined, s.escalated), (102, 1, 100, 1));
+        assert_eq!(
+            (s.messages, s.kept, s.quarantined, s.escalated),
+            (102, 1, 100, 1)
+        );
         assert_eq!(s.deleted, 101);
         assert_eq!(s.latency_p50_ms, Some(51.0));
         assert_eq!(s.latency_max_ms, Some(500.0));

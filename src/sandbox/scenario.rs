@@ -77,7 +77,9 @@ pub fn parse(text: &str, source_name: &str) -> Result<Vec<ScenarioMessage>, Scen
             serde_json::from_str(line).map_err(|e| error(e.to_string()))?;
         if !(message.author_account_age_days.is_finite() && message.author_account_age_days >= 0.0)
         {
-            return Err(error("author_account_age_days must be a number >= 0".into()));
+            return Err(error(
+                "author_account_age_days must be a number >= 0".into(),
+            ));
         }
         if !(message.member_for_days.is_finite() && message.member_for_days >= 0.0) {
             return Err(error("member_for_days must be a number >= 0".into()));
@@ -110,8 +112,11 @@ mod tests {
 
     #[test]
     fn a_bad_line_is_named() {
-        let err = parse("{\"author\":\"a\",\"content\":\"x\"}\n{\"author\":1}\n", "s.jsonl")
-            .unwrap_err();
+        let err = parse(
+            "{\"author\":\"a\",\"content\":\"x\"}\n{\"author\":1}\n",
+            "s.jsonl",
+        )
+        .unwrap_err();
         assert_eq!(err.line, 2);
         assert!(err.to_string().starts_with("s.jsonl, line 2:"));
         let err = parse(

@@ -31,7 +31,10 @@ fn main() {
                 .map(|e| e.unwrap().path())
                 .collect();
             files.sort();
-            for f in files.iter().filter(|f| f.extension().is_some_and(|e| e == "tsv")) {
+            for f in files
+                .iter()
+                .filter(|f| f.extension().is_some_and(|e| e == "tsv"))
+            {
                 for r in parse_corpus(&fs::read_to_string(f).unwrap()).unwrap() {
                     let label = if r.abuse { "abuse" } else { "keep" };
                     rows.push((label.into(), r.kind, r.dodge, r.severity, r.text));

@@ -364,7 +364,9 @@ pub fn decide(
         // A category switched off (threshold above 1) stays off: the general abusive head must
         // not remove what its own most likely category's head was told to keep.
         let top_switched_off = config.thresholds.get(top) > 1.0;
-        if !model_flagged && !top_switched_off && scores.abusive >= config.abusive_threshold * factor
+        if !model_flagged
+            && !top_switched_off
+            && scores.abusive >= config.abusive_threshold * factor
         {
             let category = top;
             candidates.push(Candidate {
@@ -628,7 +630,13 @@ mod tests {
         let mut s = scores(0.95, 0.0);
         s.categories[Category::Insult.index()] = 0.5;
         let text = "several words long enough here";
-        let on = decide(text, &[], Some(&s), &Context::default(), &PolicyConfig::default());
+        let on = decide(
+            text,
+            &[],
+            Some(&s),
+            &Context::default(),
+            &PolicyConfig::default(),
+        );
         assert!(on.verdict.removes(), "{:?}", on.verdict);
         let mut off = PolicyConfig::default();
         off.thresholds.insult = 1.01;
