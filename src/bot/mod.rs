@@ -60,7 +60,7 @@ pub use shieldbot_core::Verdict;
 /// Where the bot connects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
-    /// The real Discord (https://discord.com, gateway URL from `GET /gateway`).
+    /// The real Discord (<https://discord.com>, gateway URL from `GET /gateway`).
     Discord,
     /// A Discord-compatible server at `http_url` (e.g. `http://127.0.0.1:4000`). REST goes
     /// there through serenity's proxy setting (which requires the rate limiter to be off); the

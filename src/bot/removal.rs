@@ -13,7 +13,7 @@
 //!   once Discord confirmed. A crash loses nothing: [`Scheduler::enqueue_pending`] reloads them.
 //! * Per channel: a single DELETE while its bucket has room and the backlog fits in it; a bulk
 //!   delete of the channel's worst 100 when the backlog is larger (or the single bucket is empty).
-//! * Pacing comes from Discord's answers ([`super::pacing`]): one request per bucket at a time,
+//! * Pacing comes from Discord's answers (`pacing`): one request per bucket at a time,
 //!   the next one when `X-RateLimit-Remaining` allows or `Reset-After` has passed, a 429's
 //!   `retry_after` honoured, and a client-side cap below the global limit.
 //! * Optional: authors with repeated quarantined messages in a short window (a raid's pattern)
@@ -41,7 +41,7 @@ pub struct RemovalOptions {
     pub bulk: bool,
     /// Time out authors with repeated quarantined messages; `None` (the default) never does.
     pub timeouts: Option<TimeoutPolicy>,
-    /// How long [`super::act`] waits for the first DELETE before reporting the removal as
+    /// How long `act` waits for the first DELETE before reporting the removal as
     /// pending (a [`Removed`] event follows either way).
     pub first_attempt_wait: Duration,
 }

@@ -20,7 +20,7 @@ pub struct Args {
     /// Use this store directory instead of the config's `[store] path`.
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
-    /// Base URL of a Discord-compatible server to use instead of https://discord.com
+    /// Base URL of a Discord-compatible server to use instead of <https://discord.com>
     /// (e.g. http://127.0.0.1:4000). For tests and the sandbox.
     #[arg(long, value_name = "URL")]
     pub api_url: Option<String>,

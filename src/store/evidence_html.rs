@@ -1,6 +1,6 @@
 //! The evidence report (HTML) a police officer can read without any tool: one self-contained
 //! file (inline CSS, no scripts, no remote resources) rendered from an
-//! [`EvidencePack`](super::evidence::EvidencePack). Sections: summary, timeline, one card per
+//! [`EvidencePack`]. Sections: summary, timeline, one card per
 //! item (text, author and account age, link, verdict, review), and the hash chain.
 
 use super::evidence::EvidencePack;

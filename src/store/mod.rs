@@ -20,7 +20,7 @@
 //! | `chain` | seq (u64 BE) | entry hash (32 bytes) ++ canonical body |
 //! | `meta` | `head`, `next_record` | head seq ++ hash; next record id |
 //! | `records` | record id | [`QuarantineRecord`] JSON (the chain's replay) |
-//! | `index` | `m` message id / `t` time ++ id / `a` author ++ id / `s` status ++ id (see [`keys`]) | record id / empty |
+//! | `index` | `m` message id / `t` time ++ id / `a` author ++ id / `s` status ++ id (see `keys`) | record id / empty |
 //! | `deletes` | message id | [`DeleteTask`] JSON |
 //! | `markers` | channel id | last processed message id |
 //! | `settings` | guild id ++ key | JSON value |

@@ -2,11 +2,11 @@
 //! while keeping a map to the original so every match can quote what was actually written.
 //!
 //! The stages, each linear in the length of the text:
-//! 1. [`cure`]: NFKC compatibility folding, confusables and fancy fonts (`decancer`), lowercase,
+//! 1. `cure`: NFKC compatibility folding, confusables and fancy fonts (`decancer`), lowercase,
 //!    zero-width / bidi controls and combining marks (accents, zalgo) removed, emoji read as
 //!    words ("🔪" -> "knife").
-//! 2. [`separators`]: spaced-out single letters glued ("k.i.l.l" -> "kill").
-//! 3. [`leet`]: leetspeak inside words ("k1ll" -> "kill").
+//! 2. `separators`: spaced-out single letters glued ("k.i.l.l" -> "kill").
+//! 3. `leet`: leetspeak inside words ("k1ll" -> "kill").
 //! 4. Two views are built from the result:
 //!    - [`Normalised::folded`]: the text the scorer and regex rules read. Punctuation kept,
 //!      whitespace collapsed, runs of three or more of a letter shortened ("diiiie" -> "die",
