@@ -226,3 +226,33 @@ fn review_is_worst_first_and_stats_count_by_category_and_status() {
     let order: Vec<u64> = records.iter().map(|r| r.id.0).collect();
     assert_eq!(order, vec![3, 4, 2, 1]);
 }
+
+/// A guild's `[guild.sensitivity]` from the config applies from the first message, before any
+/// command has changed anything: switching a category off keeps what the base filter removes.
+#[test]
+fn config_sensitivities_apply_without_any_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let base = base();
+    let abusive = text("abusive");
+    let removed = base.check(&abusive, &Context::default()).verdict;
+    let category = removed.category().expect("the base filter removes it");
+
+    let plain = GuildConfig::new(1);
+    let mut relaxed = GuildConfig::new(2);
+    relaxed
+        .sensitivity
+        .set(category, shieldbot::config::Sensitivity::Off);
+    let table = LiveSettings::new();
+    live::restore(&[plain.clone(), relaxed.clone()], &store, &base, &table).unwrap();
+
+    assert!(
+        table.get(plain.id).is_none(),
+        "default config needs no own filter"
+    );
+    let live = table
+        .get(relaxed.id)
+        .expect("configured sensitivities get a filter");
+    let kept = live.checker.check(&abusive, &Context::default()).verdict;
+    assert!(!kept.removes(), "{category} is off in the config: {kept:?}");
+}

@@ -337,11 +337,14 @@ pub fn restore(
 ) -> Result<(), String> {
     for guild in guilds {
         let settings = GuildSettings::load(store, guild.id).map_err(|e| e.to_string())?;
-        if settings == GuildSettings::default() {
+        // A guild needs its own filter when a command changed something, or when its config
+        // sets sensitivities other than the defaults (the base filter knows nothing of guilds).
+        let configured = guild.sensitivity != crate::config::Sensitivities::default();
+        if settings == GuildSettings::default() && !configured {
             continue;
         }
         let built = LiveGuild::build(base, guild, settings)
-            .map_err(|e| format!("guild {}: settings changed by command: {e}", guild.id))?;
+            .map_err(|e| format!("guild {}: its filter settings: {e}", guild.id))?;
         live.set(guild.id, built);
     }
     Ok(())
