@@ -3,6 +3,7 @@
 //! quarantine record with its content; a rule added by `/shield rules add` is mirrored at once;
 //! what AutoMod cannot express is listed as bot-side, with the reason.
 
+mod bot_events;
 mod removal_support;
 
 use localcord::{NewMessage, PostOutcome, SlashCommand};

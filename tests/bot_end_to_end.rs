@@ -6,6 +6,8 @@
 //!
 //! The abusive and harmless texts come from `tests/data/bot_messages.tsv`.
 
+mod bot_events;
+
 use chrono::{Duration as Days, Utc};
 use localcord::{Disconnect, LocalDiscord, NewMessage, RecordedRequest, RestFault};
 use serde_json::Value;
@@ -204,33 +206,14 @@ async fn start_bot(
 
 async fn wait_event(
     events: &mut broadcast::Receiver<BotEvent>,
-    mut want: impl FnMut(&BotEvent) -> bool,
+    want: impl FnMut(&BotEvent) -> bool,
 ) -> BotEvent {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            match events.recv().await {
-                Ok(event) if want(&event) => return event,
-                Ok(_) => continue,
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(err) => panic!("event stream closed: {err}"),
-            }
-        }
-    })
-    .await
-    .expect("the expected bot event did not come")
+    bot_events::wait_event_within(events, WAIT, want).await
 }
 
 /// Wait until the bot has judged `message_id` (live, edit or backfill).
 async fn judged(events: &mut broadcast::Receiver<BotEvent>, message_id: u64) -> Judged {
-    match wait_event(
-        events,
-        |e| matches!(e, BotEvent::Judged(j) if j.message_id == message_id),
-    )
-    .await
-    {
-        BotEvent::Judged(j) => j,
-        _ => unreachable!(),
-    }
+    bot_events::judged_within(events, WAIT, message_id).await
 }
 
 /// Wait until the bot has judged every message in `ids`, in whatever order it finishes them.

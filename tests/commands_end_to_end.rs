@@ -5,6 +5,8 @@
 //! Test texts (a made-up insult for a new rule, messages the shipped rules hold, rules that are
 //! too broad or do not compile) are in `tests/data/commands/texts.tsv`.
 
+mod bot_events;
+
 use chrono::{Duration as Days, Utc};
 use localcord::{ButtonClick, InteractionHandle, LocalDiscord, NewMessage, SlashCommand};
 use serde_json::{json, Value};
@@ -174,32 +176,13 @@ display_name = "Jane Doe"
 
 async fn wait_event(
     events: &mut broadcast::Receiver<BotEvent>,
-    mut want: impl FnMut(&BotEvent) -> bool,
+    want: impl FnMut(&BotEvent) -> bool,
 ) -> BotEvent {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            match events.recv().await {
-                Ok(event) if want(&event) => return event,
-                Ok(_) => continue,
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(err) => panic!("event stream closed: {err}"),
-            }
-        }
-    })
-    .await
-    .expect("the expected bot event did not come")
+    bot_events::wait_event_within(events, WAIT, want).await
 }
 
 async fn judged(events: &mut broadcast::Receiver<BotEvent>, message_id: u64) -> Judged {
-    match wait_event(
-        events,
-        |e| matches!(e, BotEvent::Judged(j) if j.message_id == message_id),
-    )
-    .await
-    {
-        BotEvent::Judged(j) => j,
-        _ => unreachable!(),
-    }
+    bot_events::judged_within(events, WAIT, message_id).await
 }
 
 /// Post `text` at Jane as `author`; returns the message id.

@@ -10,6 +10,8 @@
 //!
 //! Abusive texts come from `tests/data/commands/texts.tsv`.
 
+mod bot_events;
+
 use chrono::{Duration as Days, Timelike, Utc};
 use localcord::{ButtonClick, InteractionHandle, LocalDiscord, NewMessage, SlashCommand};
 use serde_json::{json, Value};
@@ -155,19 +157,9 @@ exposure = "masked"
 
 async fn wait_event(
     events: &mut broadcast::Receiver<BotEvent>,
-    mut want: impl FnMut(&BotEvent) -> bool,
+    want: impl FnMut(&BotEvent) -> bool,
 ) -> BotEvent {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            match events.recv().await {
-                Ok(event) if want(&event) => return event,
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(err) => panic!("event stream closed: {err}"),
-            }
-        }
-    })
-    .await
-    .expect("the expected bot event did not come")
+    bot_events::wait_event_within(events, WAIT, want).await
 }
 
 /// Digest messages the bot posted (request bodies as recorded), as (channel id, body text, json).

@@ -3,6 +3,7 @@
 //! a 500-message burst comes down completely without a 429 storm, threats before insults; a
 //! backlog left by a previous run is removed worst first; repeat offenders are timed out.
 
+mod bot_events;
 mod removal_support;
 
 use localcord::{NewMessage, PostOutcome, Refusal};

@@ -158,20 +158,9 @@ pub async fn start_bot(
 
 pub async fn wait_event(
     events: &mut broadcast::Receiver<BotEvent>,
-    mut want: impl FnMut(&BotEvent) -> bool,
+    want: impl FnMut(&BotEvent) -> bool,
 ) -> BotEvent {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            match events.recv().await {
-                Ok(event) if want(&event) => return event,
-                Ok(_) => continue,
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(err) => panic!("event stream closed: {err}"),
-            }
-        }
-    })
-    .await
-    .expect("the expected bot event did not come")
+    crate::bot_events::wait_event_within(events, WAIT, want).await
 }
 
 /// Every 429 the server answered, as (method, route).
