@@ -55,6 +55,41 @@ fn bench(c: &mut Criterion) {
             store.flush_blocking().expect("flush")
         })
     });
+    // Eight records arriving together: each flushed on its own, one after the other, versus
+    // each awaiting the group commit (`Store::flush`), which lets them share disk flushes.
+    group.bench_function("8_records_each_flushed_alone", |b| {
+        b.iter(|| {
+            for _ in 0..8 {
+                next += 1;
+                store.quarantine(item(next)).expect("quarantine");
+                store.flush_blocking().expect("flush");
+            }
+        })
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    group.bench_function("8_records_group_committed", |b| {
+        b.iter(|| {
+            let tasks: Vec<_> = (0..8)
+                .map(|_| {
+                    next += 1;
+                    let (store, message_id) = (store.clone(), next);
+                    runtime.spawn(async move {
+                        store.quarantine(item(message_id)).expect("quarantine");
+                        store.flush().await.expect("flush");
+                    })
+                })
+                .collect();
+            runtime.block_on(async {
+                for task in tasks {
+                    task.await.expect("task");
+                }
+            })
+        })
+    });
     group.bench_function("delete_done", |b| {
         b.iter_batched(
             || {

@@ -1,7 +1,8 @@
 //! The AutoMod mirror end to end on the local Discord (rate limits on): expressible rules become
 //! native AutoMod rules that block and alert the helpers' channel; a blocked message becomes a
 //! quarantine record with its content; a rule added by `/shield rules add` is mirrored at once;
-//! what AutoMod cannot express is listed as bot-side, with the reason.
+//! what AutoMod cannot express is listed as bot-side, with the reason, by the mirror and by
+//! `/shield rules automod`.
 
 mod bot_events;
 mod removal_support;
@@ -254,5 +255,137 @@ async fn a_rule_added_by_command_appears_in_automod() {
         .mentioning(town.jane),
     );
     assert!(matches!(outcome, PostOutcome::Blocked(_)), "{outcome:?}");
+    handle.shutdown().await.unwrap();
+}
+
+/// `/shield <path...>` as `who`; the bot's answer text and whether only `who` sees it.
+async fn command(town: &Town, who: u64, path: &[&str], options: Vec<Value>) -> (String, bool) {
+    let mut nested = options;
+    for (depth, name) in path.iter().enumerate().rev() {
+        let kind = if depth + 1 == path.len() { 1 } else { 2 };
+        nested = vec![json!({"name": name, "type": kind, "options": nested})];
+    }
+    let handle = town.server.invoke_slash_command(SlashCommand {
+        guild: town.guild,
+        channel: town.helpers_channel,
+        user: who,
+        name: "shield".into(),
+        options: nested,
+    });
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Some(callback) = town.server.interaction_callbacks(&handle).first() {
+            let flags = callback["data"]["flags"].as_u64().unwrap_or(0);
+            let content = callback["data"]["content"].as_str().unwrap_or_default();
+            return (content.to_string(), flags & 64 != 0);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the bot never answered"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shield_rules_automod_lists_what_automod_cannot_express_with_the_reason() {
+    let town = town(1).await;
+    town.server.enforce_discord_rate_limits();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, _events, _store) = start_bot(&town, dir.path(), options()).await;
+    mirrored(&handle, town.guild).await;
+    let sync = handle.automod().expect("mirror enabled");
+
+    // A phrase longer than AutoMod's 60-character keywords, added by command: the bot enforces
+    // it, AutoMod cannot.
+    let phrase = data("automod_messages.tsv")
+        .into_iter()
+        .find(|(k, _)| k == "long_phrase")
+        .map(|(_, t)| t)
+        .unwrap();
+    assert!(phrase.chars().count() > 60);
+    let (added, _) = command(
+        &town,
+        town.helper,
+        &["rules", "add"],
+        vec![
+            json!({"name": "kind", "type": 4, "value": 1}),
+            json!({"name": "pattern", "type": 3, "value": phrase}),
+            json!({"name": "category", "type": 4, "value": 3}),
+        ],
+    )
+    .await;
+    assert!(added.contains("Rule added"), "{added}");
+    let deadline = std::time::Instant::now() + WAIT;
+    while !sync
+        .bot_side(town.guild)
+        .iter()
+        .any(|b| b.rule_id == "cmd-1")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new rule was never planned"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let entry = sync
+        .bot_side(town.guild)
+        .into_iter()
+        .find(|b| b.rule_id == "cmd-1")
+        .unwrap();
+    assert!(matches!(entry.reason, BotSideReason::KeywordTooLong { .. }));
+
+    // `/shield rules automod`, page by page: the new rule is listed bot-side with its reason,
+    // its pattern behind a spoiler; the mirrored rules are named on the first page.
+    let mut pages = Vec::new();
+    loop {
+        let page = pages.len() + 1;
+        let options = if page == 1 {
+            vec![]
+        } else {
+            vec![json!({"name": "page", "type": 4, "value": page})]
+        };
+        let (text, ephemeral) = command(&town, town.helper, &["rules", "automod"], options).await;
+        assert!(ephemeral, "{text}");
+        assert!(text.chars().count() <= 2000);
+        let more = text.contains("Next:");
+        pages.push(text);
+        if !more {
+            break;
+        }
+        assert!(pages.len() < 50, "endless pages");
+    }
+    assert!(
+        pages[0].contains("on; as last synced with Discord"),
+        "{}",
+        pages[0]
+    );
+    let plan = sync.plan(town.guild).unwrap();
+    let first_mirrored = &plan.rules[0].origins[0].rule_id;
+    assert!(
+        pages[0].contains(&format!("`{first_mirrored}`")),
+        "{}",
+        pages[0]
+    );
+    let listed = pages
+        .iter()
+        .flat_map(|p| p.lines())
+        .find(|l| l.contains("`cmd-1`"))
+        .expect("the long phrase is not listed bot-side");
+    assert!(listed.contains(&entry.reason.to_string()), "{listed}");
+    assert!(
+        listed.contains("AutoMod keywords take at most 60"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("||"),
+        "pattern not behind a spoiler: {listed}"
+    );
+    // Every bot-side entry of the plan is in the report, once.
+    let all = pages.join("\n");
+    assert_eq!(
+        all.lines().filter(|l| l.starts_with("- `")).count(),
+        plan.bot_side.len()
+    );
     handle.shutdown().await.unwrap();
 }

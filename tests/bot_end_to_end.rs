@@ -9,11 +9,13 @@
 mod bot_events;
 
 use chrono::{Duration as Days, Utc};
-use localcord::{Disconnect, LocalDiscord, NewMessage, RecordedRequest, RestFault};
+use localcord::{Disconnect, LocalDiscord, NewMessage, RecordedRequest, RestFault, SlashCommand};
 use serde_json::Value;
 use shieldbot::bot::{Action, Bot, BotEvent, BotHandle, BotOptions, Endpoint, Judged};
 use shieldbot::config::{Config, Token};
-use shieldbot::store::{Removal, Store};
+use shieldbot::store::{AlertTarget, NewQuarantine, RecordId, Removal, Store};
+use shieldbot_core::verdict::{Reason, ReasonSource};
+use shieldbot_core::{Category, Severity, Verdict};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
@@ -321,7 +323,7 @@ fn is_dm_channel(town: &Town, route: &str) -> bool {
         Some(c) => c,
         None => return false,
     };
-    [town.jane, town.helper]
+    [town.jane, town.helper, town.regular]
         .iter()
         .flat_map(|u| town.server.dms_to(*u))
         .any(|m| m["channel_id"].as_str().and_then(|c| c.parse::<u64>().ok()) == Some(channel))
@@ -849,5 +851,396 @@ async fn restart_after_kill_mid_raid_quarantines_everything_once() {
     for id in &kept {
         assert!(still_there(&town, town.general, *id));
     }
+    assert_no_public_leak(&town, &store);
+}
+
+/// Wait until the store says the alert of `record_id` is settled (every destination served).
+async fn alert_settled(store: &Store, record_id: u64) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let task = store.alert(RecordId(record_id)).unwrap();
+        if task.as_ref().is_some_and(|t| !t.is_pending()) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "alert {record_id} still pending: {task:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Statuses of the bot's posts to the helpers' channel, in order.
+fn helpers_channel_posts(town: &Town) -> Vec<u16> {
+    town.server
+        .requests_matching(
+            "POST",
+            &format!("/channels/{}/messages", town.helpers_channel),
+        )
+        .iter()
+        .map(|r| r.status)
+        .collect()
+}
+
+/// The helpers' channel answers 500 four times: the alert is retried with backoff and arrives
+/// once there, and the helper's DM (which worked the first time) is not sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_helpers_channel_gets_the_alert_once_it_recovers() {
+    let texts = texts();
+    let town = town().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (bot, mut events) = start_bot(&town, dir.path(), false).await;
+    town.server.inject_rest_fault(
+        RestFault::server_error(
+            "POST",
+            &format!("/channels/{}/messages", town.helpers_channel),
+            500,
+        )
+        .times(4),
+    );
+
+    let threat = post(&town, town.troll, &texts.escalate[0], true);
+    let j = judged(&mut events, threat).await;
+    assert_eq!(j.action, Action::Escalated, "{j:?}");
+    let record_id = j.record_id.unwrap();
+    alert_settled(bot.store(), record_id).await;
+    // Time for any stray repeat to show.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    assert_eq!(helpers_channel_posts(&town), vec![500, 500, 500, 500, 200]);
+    let posted = town.server.channel_messages(town.helpers_channel);
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert!(posted[0]["content"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("#{record_id}")));
+    let dms = town.server.dms_to(town.helper);
+    assert_eq!(dms.len(), 1, "the helper's DM was sent again: {dms:?}");
+    let task = bot.store().alert(RecordId(record_id)).unwrap().unwrap();
+    assert_eq!(task.attempts, 4, "{task:?}");
+    assert_eq!(
+        task.channel_message_id,
+        posted[0]["id"].as_str().unwrap().parse().ok()
+    );
+
+    let store = bot.store().clone();
+    bot.shutdown().await.unwrap();
+    assert!(store.pending_alerts().unwrap().is_empty());
+    assert!(!still_there(&town, town.general, threat));
+    assert_no_public_leak(&town, &store);
+}
+
+fn threat_record(town: &Town, message_id: u64, content: &str) -> NewQuarantine {
+    NewQuarantine {
+        guild_id: town.guild,
+        channel_id: town.general,
+        message_id,
+        author_id: town.troll,
+        author_name: "troll_001".into(),
+        member_joined_ms: None,
+        target_user_ids: vec![town.jane],
+        content: content.to_string(),
+        attachment_urls: vec![],
+        edits: vec![],
+        verdict: Verdict::Escalate {
+            category: Category::Threat,
+            severity: Severity::HIGH,
+            reasons: vec![Reason {
+                source: ReasonSource::Rule {
+                    rule: "threat".into(),
+                },
+                category: Category::Threat,
+                severity: Severity::HIGH,
+                span: None,
+                quote: None,
+                detail: "threat rule".into(),
+            }],
+        },
+        scores: Default::default(),
+    }
+}
+
+/// Alerts owed by an earlier run are sent by the next start, each destination once: (1) the bot
+/// died right after the flush that stored the threat, before any alert; (2) the helpers' channel
+/// failed until the bot was stopped, after the helper's DM had gone out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_owed_by_an_earlier_run_are_sent_on_start_exactly_once() {
+    let texts = texts();
+    let town = town().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().join("store");
+
+    // (1) What a kill right after the flush leaves: the record and its alert owed, nothing sent.
+    let gone_message = 4_242;
+    let first = {
+        let store = Store::open(&store_dir).unwrap();
+        let q = store
+            .quarantine_escalated(threat_record(&town, gone_message, &texts.escalate[0]))
+            .unwrap();
+        store.flush_blocking().unwrap();
+        q.id.0
+    };
+    let (bot, mut events) = start_bot(&town, dir.path(), false).await;
+    alert_settled(bot.store(), first).await;
+    let posted = town.server.channel_messages(town.helpers_channel);
+    assert_eq!(posted.len(), 1);
+    assert!(posted[0]["content"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("#{first}")));
+    assert_eq!(town.server.dms_to(town.helper).len(), 1);
+
+    // (2) The helpers' channel fails through the end of this run.
+    town.server.inject_rest_fault(
+        RestFault::server_error(
+            "POST",
+            &format!("/channels/{}/messages", town.helpers_channel),
+            503,
+        )
+        .times(100_000),
+    );
+    let threat = post(
+        &town,
+        town.troll,
+        &texts.escalate[1 % texts.escalate.len()],
+        true,
+    );
+    let j = judged(&mut events, threat).await;
+    assert_eq!(j.action, Action::Escalated, "{j:?}");
+    let second = j.record_id.unwrap();
+    town.server
+        .wait_until(|s| s.dms_to(town.helper).len() == 2, WAIT)
+        .await
+        .expect("the helper's DM of the second threat");
+    town.server
+        .wait_until(
+            |s| {
+                s.requests_matching(
+                    "POST",
+                    &format!("/channels/{}/messages", town.helpers_channel),
+                )
+                .iter()
+                .filter(|r| r.status == 503)
+                .count()
+                    >= 2
+            },
+            WAIT,
+        )
+        .await
+        .unwrap();
+    bot.shutdown().await.unwrap();
+    let owed = {
+        let store = reopen_store(&store_dir).await;
+        let owed = store.pending_alerts().unwrap();
+        assert_eq!(owed.len(), 1, "{owed:?}");
+        owed[0].clone()
+    };
+    assert_eq!(owed.record_id, RecordId(second));
+    assert_eq!(
+        owed.delivered,
+        vec![AlertTarget::Helper {
+            user_id: town.helper
+        }]
+    );
+
+    // The next start sends what is missing, and only that.
+    town.server.clear_rest_faults();
+    let (bot, _events) = start_bot(&town, dir.path(), false).await;
+    alert_settled(bot.store(), second).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let posted = town.server.channel_messages(town.helpers_channel);
+    assert_eq!(posted.len(), 2, "{posted:?}");
+    assert!(posted[1]["content"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("#{second}")));
+    assert_eq!(town.server.dms_to(town.helper).len(), 2);
+    let store = bot.store().clone();
+    bot.shutdown().await.unwrap();
+    assert!(store.pending_alerts().unwrap().is_empty());
+    assert!(store.verify().unwrap().is_ok());
+    assert_no_public_leak(&town, &store);
+}
+
+/// `/shield helpers <action> user:<user>` as `who`; returns the bot's answer text.
+async fn helpers_command(town: &Town, who: u64, action: &str, user: u64) -> String {
+    let handle = town.server.invoke_slash_command(SlashCommand {
+        guild: town.guild,
+        channel: town.general,
+        user: who,
+        name: "shield".into(),
+        options: vec![
+            serde_json::json!({"name": "helpers", "type": 2, "options": [
+                {"name": action, "type": 1, "options": [
+                    {"name": "user", "type": 6, "value": user.to_string()}
+                ]}
+            ]}),
+        ],
+    });
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(callback) = town.server.interaction_callbacks(&handle).first() {
+            return callback["data"]["content"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no answer to /shield helpers {action}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A helper granted by command gets the threat DM; a configured helper revoked by command does
+/// not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helpers_granted_by_command_are_alerted_and_revoked_ones_are_not() {
+    let texts = texts();
+    let town = town().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (bot, mut events) = start_bot(&town, dir.path(), false).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while town.server.registered_commands(Some(town.guild)).is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no commands registered"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Jane (the protected person) grants Rosa and revokes Harriet, the configured helper.
+    let granted = helpers_command(&town, town.jane, "add", town.regular).await;
+    assert!(granted.contains("is now a helper"), "{granted}");
+    let revoked = helpers_command(&town, town.jane, "remove", town.helper).await;
+    assert!(revoked.contains("no longer a helper"), "{revoked}");
+
+    let threat = post(&town, town.troll, &texts.escalate[0], true);
+    let j = judged(&mut events, threat).await;
+    assert_eq!(j.action, Action::Escalated, "{j:?}");
+    let record_id = j.record_id.unwrap();
+    alert_settled(bot.store(), record_id).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let rosa = town.server.dms_to(town.regular);
+    assert_eq!(rosa.len(), 1, "{rosa:?}");
+    assert!(rosa[0]["content"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("#{record_id}")));
+    assert!(
+        town.server.dms_to(town.helper).is_empty(),
+        "a revoked helper was alerted"
+    );
+    assert_eq!(town.server.channel_messages(town.helpers_channel).len(), 1);
+    let task = bot.store().alert(RecordId(record_id)).unwrap().unwrap();
+    assert!(task.delivered.contains(&AlertTarget::Helper {
+        user_id: town.regular
+    }));
+
+    let store = bot.store().clone();
+    bot.shutdown().await.unwrap();
+    assert_no_public_leak(&town, &store);
+}
+
+/// kill -9 of the real `shieldbot run` binary while a threat's alert is owed (the helpers'
+/// channel answering 503), then a restart on the same store: the alert reaches the channel once,
+/// and the helper's DM, delivered before the kill, is not sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_owed_when_the_bot_is_killed_is_sent_after_the_restart() {
+    let texts = texts();
+    let town = town().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().join("store");
+    let config_path = dir.path().join("shieldbot.toml");
+    std::fs::write(&config_path, config_text(&town, &store_dir, false)).unwrap();
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_shieldbot"))
+            .args(["run", "--config"])
+            .arg(&config_path)
+            .args(["--api-url", &town.server.http_url()])
+            .env("SHIELDBOT_TOKEN", town.server.bot_token())
+            .env(
+                "RUST_LOG",
+                std::env::var("CHILD_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .map(ChildBot)
+            .unwrap()
+    };
+    let channel_route = format!("/channels/{}/messages", town.helpers_channel);
+    town.server
+        .inject_rest_fault(RestFault::server_error("POST", &channel_route, 503).times(100_000));
+
+    let mut child = spawn();
+    town.server.wait_for_ready(WAIT).await.unwrap();
+    town.server
+        .wait_until(|s| s.gateway_stats().connected_sessions > 0, WAIT)
+        .await
+        .unwrap();
+    // Give the first backfill a moment, as `start_bot` waits for it in-process.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let threat = post(&town, town.troll, &texts.escalate[0], true);
+    town.server
+        .wait_until(|s| s.message(town.general, threat).is_none(), WAIT)
+        .await
+        .expect("the threat is deleted");
+    town.server
+        .wait_until(|s| !s.dms_to(town.helper).is_empty(), WAIT)
+        .await
+        .expect("the helper's DM");
+    // A second failed round means the first one, DM mark included, is on disk.
+    town.server
+        .wait_until(
+            |s| {
+                s.requests_matching("POST", &channel_route)
+                    .iter()
+                    .filter(|r| r.status == 503)
+                    .count()
+                    >= 2
+            },
+            WAIT,
+        )
+        .await
+        .unwrap();
+    child.0.kill().unwrap(); // SIGKILL
+    child.0.wait().unwrap();
+    assert!(town
+        .server
+        .channel_messages(town.helpers_channel)
+        .is_empty());
+
+    town.server.clear_rest_faults();
+    let mut child = spawn();
+    town.server
+        .wait_until(
+            |s| !s.channel_messages(town.helpers_channel).is_empty(),
+            WAIT,
+        )
+        .await
+        .expect("the owed alert after the restart");
+    // Time for any stray repeat to show, then a graceful stop.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(child.0.wait().unwrap().success());
+
+    let posted = town.server.channel_messages(town.helpers_channel);
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert_eq!(town.server.dms_to(town.helper).len(), 1);
+    let store = Store::open(&store_dir).unwrap();
+    let record = store.get_by_message(threat).unwrap().unwrap();
+    assert!(posted[0]["content"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("#{}", record.id.0)));
+    let task = store.alert(record.id).unwrap().unwrap();
+    assert!(!task.is_pending(), "{task:?}");
+    assert!(store.pending_alerts().unwrap().is_empty());
+    assert!(store.verify().unwrap().is_ok());
     assert_no_public_leak(&town, &store);
 }

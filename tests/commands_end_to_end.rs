@@ -781,6 +781,7 @@ fn every_command(town: &Town) -> Vec<(Vec<&'static str>, Vec<Value>)> {
         ),
         (vec!["rules", "remove"], vec![string("id", "cmd-1")]),
         (vec!["rules", "list"], vec![]),
+        (vec!["rules", "automod"], vec![]),
         (vec!["rules", "test"], vec![string("text", "hello")]),
         (
             vec!["rules", "backtest"],

@@ -5,8 +5,9 @@
 use shieldbot::commands::live::{
     self, checker_for, policy_for, Field, GuildSettings, Level, LiveSettings,
 };
-use shieldbot::commands::review::worst_first;
+use shieldbot::commands::review::{guild_of_click, worst_first, ButtonAction};
 use shieldbot::commands::rules::{breadth_refusal, build_rule, next_rule_id, Draft, PatternKind};
+use shieldbot::commands::{auth, CommandState};
 use shieldbot::commands::{ordinary_messages, stats};
 use shieldbot::config::GuildConfig;
 use shieldbot::store::{NewQuarantine, QuarantineRecord, RecordId, Status, Store};
@@ -255,4 +256,86 @@ fn config_sensitivities_apply_without_any_command() {
         .expect("configured sensitivities get a filter");
     let kept = live.checker.check(&abusive, &Context::default()).verdict;
     assert!(!kept.removes(), "{category} is off in the config: {kept:?}");
+}
+
+/// A release / confirm button clicked in a DM (no guild on the interaction) acts in the guild of
+/// the item it names, and only for someone authorised there; anything else in a DM is refused.
+#[test]
+fn dm_clicks_act_in_the_items_guild_for_authorised_clickers_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("shieldbot.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            r#"
+[store]
+path = "{store}"
+
+[[guild]]
+id = "1"
+helpers = ["5"]
+helpers_channel = "8"
+
+[[guild.protected]]
+user_id = "4"
+"#,
+            store = dir.path().join("store").display()
+        ),
+    )
+    .unwrap();
+    let config = shieldbot::config::Config::load(&config_path).unwrap();
+    let store = Store::open(&config.store_path).unwrap();
+    let shielded = store.quarantine(new_item(1, 100)).unwrap().id.0;
+    let elsewhere = store.quarantine(new_item(77, 101)).unwrap().id.0;
+    let state = CommandState::new(
+        &config,
+        store,
+        std::sync::Arc::new(LiveSettings::new()),
+        base(),
+    );
+
+    for action in [
+        ButtonAction::Release(shielded),
+        ButtonAction::Confirm(shielded),
+    ] {
+        let guild = guild_of_click(&state, None, action).expect("the item's guild");
+        assert_eq!(guild.id, 1);
+        // The protected person and the helper may act there; a stranger may not.
+        for (user, allowed) in [(4, true), (5, true), (9, false)] {
+            let requester = auth::requester(&state, guild, user, false);
+            let verdict = shieldbot_core::access::authorise(
+                requester,
+                shieldbot_core::access::Permission::Moderate,
+            );
+            assert_eq!(verdict.is_ok(), allowed, "user {user}");
+        }
+    }
+    // An item of a guild not shielded here, an unknown item, and other buttons: refused.
+    assert!(guild_of_click(&state, None, ButtonAction::Release(elsewhere)).is_none());
+    assert!(guild_of_click(&state, None, ButtonAction::Confirm(999)).is_none());
+    assert!(guild_of_click(&state, None, ButtonAction::Ban(shielded)).is_none());
+    assert!(guild_of_click(&state, None, ButtonAction::Page(1)).is_none());
+    // In a server the interaction's own guild counts, whatever the item says.
+    assert!(guild_of_click(&state, Some(77), ButtonAction::Release(shielded)).is_none());
+    assert_eq!(
+        guild_of_click(&state, Some(1), ButtonAction::Release(elsewhere)).map(|g| g.id),
+        Some(1)
+    );
+}
+
+fn new_item(guild_id: u64, message_id: u64) -> NewQuarantine {
+    NewQuarantine {
+        guild_id,
+        channel_id: 2,
+        message_id,
+        author_id: 3,
+        author_name: "a".into(),
+        member_joined_ms: None,
+        target_user_ids: vec![4],
+        content: String::new(),
+        attachment_urls: vec![],
+        edits: vec![],
+        verdict: held(Category::Insult, Severity::HIGH, false),
+        scores: BTreeMap::new(),
+    }
 }

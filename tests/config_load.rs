@@ -2,7 +2,8 @@
 //! error that names the key (and the line where it can).
 
 use shieldbot::config::{
-    Config, ConfigError, DigestDelivery, Exposure, ReleaseMode, Sensitivity, Token, TokenSource,
+    AutoModConfig, Config, ConfigError, DigestDelivery, Exposure, GuildAutoMod, ReleaseMode,
+    RemovalConfig, Sensitivity, TimeoutConfig, Token, TokenSource,
 };
 use shieldbot_core::{Category, Severity};
 use std::path::Path;
@@ -55,6 +56,29 @@ fn shipped_example_loads_with_the_documented_values() {
     assert!(!guild
         .escalation
         .applies_to(Category::Insult, Severity::HIGH));
+    // Issue 9: the AutoMod mirror is on, alerts go to the helpers' channel, raid timeouts off.
+    assert_eq!(
+        config.automod,
+        AutoModConfig {
+            enabled: true,
+            min_severity: Severity::MEDIUM
+        }
+    );
+    assert!(guild.automod.mirrored(config.automod.enabled));
+    assert_eq!(
+        guild.automod.alert_channel_or(guild.helpers_channel),
+        guild.helpers_channel
+    );
+    assert!(config.removal.bulk);
+    assert_eq!(
+        config.removal.timeouts,
+        TimeoutConfig {
+            enabled: false,
+            strikes: 3,
+            within_seconds: 120,
+            duration_minutes: 60
+        }
+    );
 }
 
 #[test]
@@ -72,6 +96,11 @@ fn minimal_config_gets_protective_defaults() {
     assert_eq!(person.time_zone, chrono_tz::UTC);
     assert_eq!(person.exposure, Exposure::Masked);
     assert_eq!(config.filter, shieldbot::filter::FilterConfig::default());
+    // Neither changes the server unless asked: no AutoMod rules, no timeouts.
+    assert!(!config.automod.enabled);
+    assert_eq!(config.removal, RemovalConfig::default());
+    assert!(!config.removal.timeouts.enabled);
+    assert_eq!(guild.automod, GuildAutoMod::default());
 }
 
 #[test]
@@ -223,4 +252,128 @@ fn filter_section_is_read_into_the_filter_config() {
     .unwrap_err();
     assert_eq!(err.key(), Some("filter.policy.abusive_threshold"));
     assert!(err.to_string().contains(":10:"), "{err}");
+}
+
+#[test]
+fn removal_and_automod_sections_are_read() {
+    let config = Config::from_toml_str(&format!(
+        "[removal]\nbulk = false\n[removal.timeouts]\nenabled = true\nstrikes = 2\nwithin_seconds = 30\nduration_minutes = 1440\n\
+         [automod]\nenabled = true\nmin_severity = 3\n{MINIMAL}[guild.automod]\nalert_channel = \"4000\"\n"
+    ))
+    .unwrap();
+    assert!(!config.removal.bulk);
+    assert_eq!(
+        config.removal.timeouts,
+        TimeoutConfig {
+            enabled: true,
+            strikes: 2,
+            within_seconds: 30,
+            duration_minutes: 1440
+        }
+    );
+    assert_eq!(config.automod.min_severity, Severity::HIGH);
+    let guild = &config.guilds[0];
+    assert_eq!(
+        guild.automod.alert_channel_or(guild.helpers_channel),
+        Some(4000)
+    );
+
+    let opted_out = Config::from_toml_str(&format!(
+        "[automod]\nenabled = true\n{MINIMAL}[guild.automod]\nenabled = false\n"
+    ))
+    .unwrap();
+    assert!(!opted_out.guilds[0]
+        .automod
+        .mirrored(opted_out.automod.enabled));
+}
+
+#[test]
+fn removal_mistakes_name_the_key_and_line() {
+    let cases = [
+        ("strikes = 0", "removal.timeouts.strikes", "at least 1"),
+        (
+            "within_seconds = 0",
+            "removal.timeouts.within_seconds",
+            "between 1 and",
+        ),
+        (
+            "within_seconds = 86401",
+            "removal.timeouts.within_seconds",
+            "between 1 and",
+        ),
+        (
+            "duration_minutes = 0",
+            "removal.timeouts.duration_minutes",
+            "28 days",
+        ),
+        (
+            "duration_minutes = 40321",
+            "removal.timeouts.duration_minutes",
+            "28 days",
+        ),
+    ];
+    for (line, key, says) in cases {
+        let text = format!("{MINIMAL}\n[removal.timeouts]\nenabled = true\n{line}\n");
+        let err = Config::from_toml_str(&text).unwrap_err();
+        assert_eq!(err.key(), Some(key), "{line}: {err}");
+        assert!(err.to_string().contains(says), "{line}: {err}");
+        assert!(err.to_string().contains(":11:"), "{line}: {err}");
+    }
+    // Checked even while timeouts are off: a slip waits for the day they are switched on.
+    let off = format!("{MINIMAL}\n[removal.timeouts]\nduration_minutes = 0\n");
+    assert_eq!(
+        Config::from_toml_str(&off).unwrap_err().key(),
+        Some("removal.timeouts.duration_minutes")
+    );
+    let err = error_text(&format!("{MINIMAL}\n[removal]\nbulks = true\n"));
+    assert!(err.contains("bulks"), "{err}");
+    let err = error_text(&format!(
+        "{MINIMAL}\n[removal.timeouts]\nstrikes = \"three\"\n"
+    ));
+    assert!(err.contains("removal.timeouts.strikes"), "{err}");
+    let err = error_text(&format!("{MINIMAL}\n[removal.timeouts]\nstrikes = -1\n"));
+    assert!(err.contains("removal.timeouts.strikes"), "{err}");
+}
+
+#[test]
+fn automod_mistakes_name_the_key() {
+    let err = error_text(&format!("{MINIMAL}\n[automod]\nmin_severity = 4\n"));
+    assert!(err.contains("automod.min_severity"), "{err}");
+    assert!(err.contains("1, 2 or 3"), "{err}");
+    let err = error_text(&format!("{MINIMAL}\n[automod]\nenable = true\n"));
+    assert!(err.contains("enable"), "{err}");
+    let err = error_text(&format!("{MINIMAL}[guild.automod]\nalert_channel = 0\n"));
+    assert!(err.contains("guild[0].automod.alert_channel"), "{err}");
+    assert!(err.contains("not a Discord id"), "{err}");
+    let err = error_text(&format!("{MINIMAL}[guild.automod]\nalert = 5\n"));
+    assert!(err.contains("alert"), "{err}");
+
+    // A server switched on while the mirror is off everywhere.
+    let err =
+        Config::from_toml_str(&format!("{MINIMAL}[guild.automod]\nenabled = true\n")).unwrap_err();
+    assert_eq!(err.key(), Some("guild[0].automod.enabled"));
+    assert!(err.to_string().contains("[automod]"), "{err}");
+    assert!(err.to_string().contains(":9:"), "{err}");
+
+    // Alerts (which show the blocked text) into a watched, public channel.
+    let watched = MINIMAL.replace("id = 1000\n", "id = 1000\nwatch_channels = [77]\n");
+    let err = Config::from_toml_str(&format!(
+        "[automod]\nenabled = true\n{watched}[guild.automod]\nalert_channel = 77\n"
+    ))
+    .unwrap_err();
+    assert_eq!(err.key(), Some("guild[0].automod.alert_channel"));
+    assert!(err.to_string().contains("private"), "{err}");
+
+    // Mirrored with nowhere for the alerts to go.
+    let no_channel = MINIMAL.replace("helpers_channel = \"2000\"\n", "");
+    let err = Config::from_toml_str(&format!(
+        "[automod]\nenabled = true\n{no_channel}[guild.escalation]\npost_to_helpers_channel = false\n"
+    ))
+    .unwrap_err();
+    assert_eq!(err.key(), Some("guild[0].automod.alert_channel"));
+    // ... which is fine when this server opts out.
+    Config::from_toml_str(&format!(
+        "[automod]\nenabled = true\n{no_channel}[guild.escalation]\npost_to_helpers_channel = false\n[guild.automod]\nenabled = false\n"
+    ))
+    .unwrap();
 }

@@ -585,3 +585,63 @@ async fn a_campaign_folds_into_one_entry_whose_button_lists_its_members() {
     assert!(content.starts_with("Refused"), "{content}");
     bot.shutdown().await.unwrap();
 }
+
+/// After a long raid the evidence pack outgrows Discord's upload limit (10 MiB in a server
+/// without boosts, enforced by the local server with Discord's 413). `/shield export` then sends
+/// the verifiable JSON alone and says how to get the rest; it never fails silently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_over_the_upload_limit_sends_the_json_alone() {
+    use shieldbot::store::NewQuarantine;
+    use shieldbot_core::{Category, Severity, Verdict};
+    let town = town().await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(Utc::now().timestamp_millis());
+    // 1,500 quarantined messages of Discord's full 2,000 characters, written before the bot starts.
+    let text: String = abusive_texts().join(" ").chars().cycle().take(2_000).collect();
+    {
+        let store = open_store(dir.path(), &clock).await;
+        for i in 0..1_500u64 {
+            store
+                .quarantine(NewQuarantine {
+                    guild_id: town.guild,
+                    channel_id: town.general,
+                    message_id: 900_000_000_000_000_000 + i,
+                    author_id: town.trolls[(i % 3) as usize],
+                    author_name: "troll".into(),
+                    member_joined_ms: None,
+                    target_user_ids: vec![town.jane],
+                    content: text.clone(),
+                    attachment_urls: vec![],
+                    edits: vec![],
+                    verdict: Verdict::Quarantine {
+                        category: Category::Insult,
+                        severity: Severity::MEDIUM,
+                        reasons: vec![],
+                    },
+                    scores: Default::default(),
+                })
+                .unwrap();
+        }
+        store.flush().await.unwrap();
+    }
+    let far = clock.now() + Days::hours(12);
+    let digest_time = format!("{:02}:{:02}", far.hour(), far.minute());
+    let (bot, _events) = start_bot(&town, dir.path(), &clock, &digest_time).await;
+
+    let (handle, answer) = run(&town, town.helper, &["export"]).await;
+    let content = answer["data"]["content"].as_str().unwrap_or_default();
+    assert!(content.contains("Evidence pack: 1500 item(s)"), "{answer}");
+    assert!(content.contains("only the verifiable JSON"), "{content}");
+    let callback_request = town
+        .server
+        .requests()
+        .into_iter()
+        .find(|r| {
+            r.method == "POST" && r.route().contains(&format!("/interactions/{}/", handle.id))
+        })
+        .expect("the export's callback request");
+    assert!(callback_request.status < 300, "{}", callback_request.status);
+    assert_eq!(callback_request.files, vec!["evidence.json"]);
+    assert!(callback_request.body.len() <= localcord::ATTACHMENT_LIMIT_BYTES);
+    bot.shutdown().await.unwrap();
+}

@@ -1,7 +1,9 @@
 //! Crash safety: a writer process quarantining and flushing in a loop is killed with SIGKILL.
 //! After reopening, the chain verifies, every item whose flush the writer saw complete is
 //! there with its DELETE still queued or done, and nothing is half-written (each record has its
-//! chain entry and its queue entry, atomically).
+//! chain entry and its queue entry, atomically; an escalated one its helpers' alert too).
+//! A second writer runs many tasks at once through the group commit (`Store::flush`), so flushes
+//! are shared: everything a task saw its flush return for must survive the kill just the same.
 
 use shieldbot::store::{NewQuarantine, Removal, Store};
 use shieldbot_core::verdict::{Reason, ReasonSource};
@@ -49,7 +51,12 @@ fn crash_writer() {
     };
     let store = Store::open(dir).unwrap();
     for m in 1.. {
-        store.quarantine(item(m)).unwrap();
+        // Every fifth item is a credible threat: its alert is owed in the same write.
+        if m % 5 == 0 {
+            store.quarantine_escalated(item(m)).unwrap();
+        } else {
+            store.quarantine(item(m)).unwrap();
+        }
         store.flush_blocking().unwrap();
         // Every few items, the "DELETE" is done too.
         if m % 3 == 0 {
@@ -106,9 +113,97 @@ fn killed_writer_loses_nothing_it_flushed() {
             _ => assert!(!pending.contains(&m), "item {m} deleted but still queued"),
         }
     }
+    let owed: Vec<u64> = store
+        .pending_alerts()
+        .unwrap()
+        .iter()
+        .map(|t| store.get(t.record_id).unwrap().unwrap().message_id)
+        .collect();
     // Items written after the last acknowledgement (if any) are whole too.
     for record in store.all_records().unwrap() {
         let queued = pending.contains(&record.message_id);
         assert_eq!(queued, record.removal == Removal::Pending);
+        assert_eq!(
+            owed.contains(&record.message_id),
+            record.message_id % 5 == 0,
+            "item {}: alert owed iff escalated",
+            record.message_id
+        );
     }
+}
+
+/// The group-commit writer: 8 tasks, each quarantining and awaiting `Store::flush` in a loop.
+#[test]
+#[ignore = "helper process for killed_group_committing_writers_lose_nothing_they_flushed"]
+fn crash_group_writer() {
+    let Ok(dir) = std::env::var(DIR_VAR) else {
+        return;
+    };
+    let store = Store::open(dir).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let tasks: Vec<_> = (0..8u64)
+            .map(|writer| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for n in 0.. {
+                        let m = n * 8 + writer + 1;
+                        store.quarantine(item(m)).unwrap();
+                        store.flush().await.unwrap();
+                        println!("flushed {m}");
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            let _ = t.await;
+        }
+    });
+}
+
+#[test]
+fn killed_group_committing_writers_lose_nothing_they_flushed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "crash_group_writer", "--ignored", "--nocapture"])
+        .env(DIR_VAR, dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut acknowledged = Vec::new();
+    let started = Instant::now();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(n) = line.strip_prefix("flushed ") {
+            acknowledged.push(n.trim().parse::<u64>().unwrap());
+        }
+        if acknowledged.len() >= 400 || started.elapsed() > Duration::from_secs(20) {
+            break;
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(!acknowledged.is_empty(), "the writers never flushed");
+
+    let store = Store::open(dir.path()).unwrap();
+    let report = store.verify().unwrap();
+    assert!(report.is_ok(), "{:?}", report.first_break);
+    for m in &acknowledged {
+        assert!(
+            store.get_by_message(*m).unwrap().is_some(),
+            "item {m} was acknowledged as flushed but lost"
+        );
+    }
+    let pending = store.pending_deletes().unwrap();
+    assert_eq!(
+        pending.len(),
+        store.len(),
+        "every record has its DELETE queued"
+    );
 }

@@ -2,8 +2,10 @@
 //! alert helpers.
 //!
 //! The order is the product's promise: content is never lost. [`Store::quarantine`] writes the
-//! record and queues its DELETE in one transaction; the flush makes both durable; only then is
-//! the DELETE sent. A DELETE that fails with 429, 5xx or a network error stays in the store's
+//! record and queues its DELETE in one transaction (a credible threat's helpers' alert too); the
+//! flush makes them durable; only then is the DELETE sent. Flushes are group-committed: records
+//! arriving together share one disk flush, and each DELETE still waits for a flush that began
+//! after its record was written. A DELETE that fails with 429, 5xx or a network error stays in the store's
 //! queue and is retried with exponential backoff until it succeeds (or the bot stops, in which
 //! case the next start resumes it). A 404 means the message is already gone: recorded, done.
 //!
@@ -75,7 +77,14 @@ pub async fn remove(
         verdict: checked.verdict,
         scores: checked.scores,
     };
-    let quarantined = match shared.store.quarantine(new) {
+    // A credible threat's helpers' alert is queued in the same write as its record, so the
+    // flush below makes the alert owed as durably as the record (see `escalate`).
+    let stored = if escalate {
+        shared.store.quarantine_escalated(new)
+    } else {
+        shared.store.quarantine(new)
+    };
+    let quarantined = match stored {
         Ok(q) => q,
         Err(err) => {
             // Without a durable record the message must not be deleted: it stays visible and
@@ -213,14 +222,10 @@ fn spawn_retry(shared: Arc<Shared>, task: DeleteTask, attempts_so_far: u32) {
     });
 }
 
-/// Make the store durable. sled's own `flush_async` was seen to never complete when many
-/// flushes overlap (a raid), so the blocking flush runs on tokio's blocking pool instead.
+/// Make the store durable: the store's group commit, so records written concurrently share one
+/// disk flush, and this returns only after a flush that started after the call completed.
 async fn flush(store: &crate::store::Store) -> Result<(), String> {
-    let store = store.clone();
-    match tokio::task::spawn_blocking(move || store.flush_blocking()).await {
-        Ok(result) => result.map_err(|e| e.to_string()),
-        Err(join) => Err(format!("the flush task failed: {join}")),
-    }
+    store.flush().await.map_err(|e| e.to_string())
 }
 
 /// `start * 2^(attempts-1)`, capped at `max`.

@@ -10,10 +10,12 @@
 //!   against Discord's 6).
 //! * A blocked message never existed on Discord: the execution's `content` is the only copy. It is
 //!   quarantined at once with a synthetic message id (a snowflake of the moment it was seen), its
-//!   removal recorded as already gone, and escalated when the mirrored rule escalates. The block
-//!   and alert executions of one message fold into one record. Executions that did not block
-//!   (alert-only rules of the server's own) concern messages that landed: the bot's own pipeline
-//!   judges those from MESSAGE_CREATE.
+//!   removal recorded as already gone. Its verdict is the bot's own judgement of the text when
+//!   that removes it (so a blocked message is held and escalated exactly as it would have been
+//!   had it landed), else the mirrored rule's; either way the AutoMod block is one of its
+//!   reasons. The block and alert executions of one message fold into one record. Executions
+//!   that did not block (alert-only rules of the server's own) concern messages that landed: the
+//!   bot's own pipeline judges those from MESSAGE_CREATE.
 //!
 //! [`LiveSettings`]: crate::commands::live::LiveSettings
 
@@ -32,13 +34,25 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-/// How the mirror is made.
+/// How the mirror is made. Which guilds it covers and where each one's alerts go come from
+/// the config (`[guild.automod]`): a guild with `enabled = false` is left alone.
 #[derive(Debug, Clone)]
 pub struct AutoModOptions {
     /// Quarantine rules below this severity stay bot-side (escalations always mirror).
     pub min_severity: Severity,
-    /// Where AutoMod posts its alerts; the guild's helpers' channel when `None`.
+    /// Where AutoMod posts its alerts when a guild's `[guild.automod] alert_channel` is unset;
+    /// `None`: the guild's helpers' channel.
     pub alert_channel: Option<u64>,
+}
+
+impl AutoModOptions {
+    /// The mirror `[automod]` asks for: `None` when it is switched off.
+    pub fn from_config(config: &crate::config::AutoModConfig) -> Option<AutoModOptions> {
+        config.enabled.then_some(AutoModOptions {
+            min_severity: config.min_severity,
+            alert_channel: None,
+        })
+    }
 }
 
 impl Default for AutoModOptions {
@@ -109,6 +123,11 @@ impl AutoModSync {
         }
     }
 
+    /// How the mirror is made (severity threshold, default alert channel).
+    pub fn options(&self) -> &AutoModOptions {
+        &self.options
+    }
+
     /// What the last sync of `guild_id` left bot-side, and why.
     pub fn bot_side(&self, guild_id: u64) -> Vec<BotSide> {
         let plans = self.plans.read().unwrap_or_else(|p| p.into_inner());
@@ -132,6 +151,9 @@ pub fn start(shared: Arc<Shared>, sync: Arc<AutoModSync>) {
         let mut stopping = shared.stopping();
         loop {
             for guild in shared.config.guilds.clone() {
+                if guild.automod.enabled == Some(false) {
+                    continue; // this server opted out ([guild.automod] enabled = false)
+                }
                 if let Err(err) = sync_guild(&shared, &sync, guild.id).await {
                     tracing::warn!(guild_id = guild.id, error = %err, "AutoMod sync failed");
                 }
@@ -248,7 +270,11 @@ pub async fn sync_guild(
         &policy,
         &AutoModLimits::DISCORD,
     );
-    let alert = sync.options.alert_channel.or(guild.helpers_channel);
+    let alert = guild
+        .automod
+        .alert_channel
+        .or(sync.options.alert_channel)
+        .or(guild.helpers_channel);
     let mut ours = Vec::new();
     for planned in &plan.rules {
         let wanted = rule_body(planned, &guild, alert);
@@ -390,6 +416,52 @@ fn verdict_for(sync: &AutoModSync, e: &Execution) -> Verdict {
     }
 }
 
+/// The verdict (and scores) of a blocked message: the filter's own on the text when it removes,
+/// with the block added to its reasons; otherwise the mirrored rule's, from [`verdict_for`].
+fn judge_blocked(
+    shared: &Shared,
+    sync: &AutoModSync,
+    guild: &crate::config::GuildConfig,
+    e: &Execution,
+) -> (Verdict, std::collections::BTreeMap<Category, f32>) {
+    let from_rule = verdict_for(sync, e);
+    let live = shared.judge.live().get(guild.id);
+    let checker = live
+        .as_ref()
+        .map_or(shared.judge.base_checker(), |l| &l.checker);
+    let now = chrono::Utc::now().timestamp_millis();
+    let account_ms = crate::store::snowflake_created_ms(e.user_id);
+    let context = shieldbot_core::policy::Context {
+        account_age_days: u32::try_from((now - account_ms).max(0) / 86_400_000).ok(),
+        prior_quarantines: shared
+            .store
+            .records_by_author(e.user_id)
+            .map(|r| u32::try_from(r.len()).unwrap_or(u32::MAX))
+            .unwrap_or(0),
+        deny_listed: guild.is_deny_listed(e.user_id, &[])
+            || live
+                .as_ref()
+                .is_some_and(|l| l.settings.is_deny_listed(e.user_id, &[])),
+        ..Default::default()
+    };
+    let checked = checker.check(&e.content, &context);
+    if !checked.verdict.removes() {
+        return (from_rule, Default::default());
+    }
+    let scores = checked
+        .scores
+        .map(|s| Category::ALL.iter().map(|c| (*c, s.category(*c))).collect())
+        .unwrap_or_default();
+    let mut verdict = checked.verdict;
+    let block_reason = from_rule.reasons().first().cloned();
+    if let (Verdict::Quarantine { reasons, .. } | Verdict::Escalate { reasons, .. }, Some(reason)) =
+        (&mut verdict, block_reason)
+    {
+        reasons.insert(0, reason);
+    }
+    (verdict, scores)
+}
+
 fn mentioned_users(content: &str) -> Vec<u64> {
     content
         .split("<@")
@@ -433,7 +505,7 @@ pub async fn on_execution(shared: &Arc<Shared>, e: Execution) {
         .into_iter()
         .filter(|u| protected.contains(u))
         .collect();
-    let verdict = verdict_for(&sync, &e);
+    let (verdict, scores) = judge_blocked(shared, &sync, &guild, &e);
     let message_id = synthetic_id(&sync);
     let new = NewQuarantine {
         guild_id: e.guild_id,
@@ -451,7 +523,7 @@ pub async fn on_execution(shared: &Arc<Shared>, e: Execution) {
         attachment_urls: Vec::new(),
         edits: Vec::new(),
         verdict: verdict.clone(),
-        scores: Default::default(),
+        scores,
     };
     let quarantined = match shared.store.quarantine(new) {
         Ok(q) => q,

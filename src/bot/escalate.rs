@@ -1,4 +1,4 @@
-//! Alerting helpers about a credible threat, at once, with the evidence.
+//! Alerting helpers about a credible threat, at once, with the evidence, and durably.
 //!
 //! Who sees what is the point of this module. Helpers see the raw text (behind a spoiler) in the
 //! private helpers' channel and in DMs, with who wrote it, their account age, why it was judged a
@@ -7,15 +7,31 @@
 //! Nothing here ever writes to a channel other than the configured helpers' channel and DMs:
 //! quarantined text must never reach a public channel. Mentions in alerts are inert (no pings
 //! from quoted text).
+//!
+//! Durability: the alert is owed from the moment the item is stored (its `AlertTask` is written
+//! with the quarantine record, see `Store::quarantine_escalated`). A delivery round sends to each
+//! destination not yet served, marks each one in the store as Discord accepts it, and retries what
+//! failed (429, 5xx, network) with backoff until everything is delivered or refused for good
+//! (4xx: closed DMs). A round cut short by a shutdown or a crash leaves the task pending, and
+//! [`resume_pending`] finishes it on the next start. Destinations are taken from the guild's
+//! settings at each round, with the helpers in effect (`Shared::helpers`: configured, granted by
+//! command, less revoked).
+//!
+//! Exactly once, as far as it can be: a destination marked delivered is never sent to again. The
+//! window left is a crash between Discord accepting a message and the mark reaching disk; for
+//! that, every alert carries a nonce per item and destination with `enforce_nonce`, which makes
+//! Discord itself drop a repeat within a few minutes.
 
 use super::pipeline::{nonzero, Shared};
 use crate::config::GuildConfig;
-use crate::store::{QuarantineRecord, RecordId};
+use crate::store::{AlertOutcome, AlertTarget, AlertTask, QuarantineRecord, RecordId};
+use serenity::all::Nonce;
 use serenity::builder::{CreateAllowedMentions, CreateMessage};
-use serenity::http::Http;
+use serenity::http::{Http, HttpError};
 use serenity::model::id::ChannelId;
 use shieldbot_core::Verdict;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// True when a removal verdict must also alert helpers: the filter said escalate, or the
 /// guild escalates this category at this severity.
@@ -29,80 +45,251 @@ pub fn applies(guild: &GuildConfig, verdict: &Verdict) -> bool {
     }
 }
 
-/// Send the alerts for `record_id` in the background (tracked by graceful shutdown).
+/// Deliver the alert of `record_id` in the background (tracked by graceful shutdown). An item
+/// stored without an alert task (an AutoMod block) gets one first.
 pub fn spawn(shared: Arc<Shared>, guild_id: u64, record_id: RecordId) {
     tokio::spawn(async move {
         let _working = shared.enter_always();
-        let Some(guild) = shared.guild(guild_id) else {
-            return;
-        };
-        let Some(http) = shared.http() else {
-            return;
-        };
-        let record = match shared.store.get(record_id) {
-            Ok(Some(record)) => record,
-            Ok(None) => return,
-            Err(err) => {
-                tracing::error!(%record_id, error = %err, "cannot read the record to escalate");
-                return;
+        if !shared.claim_alert(record_id.0) {
+            return; // another task is delivering it
+        }
+        deliver(&shared, guild_id, record_id).await;
+        shared.release_alert(record_id.0);
+    });
+}
+
+/// Deliver every alert a previous run left owed. Called once at start-up.
+pub fn resume_pending(shared: &Arc<Shared>) -> Result<(), String> {
+    let tasks = shared.store.pending_alerts().map_err(|e| e.to_string())?;
+    if !tasks.is_empty() {
+        tracing::info!(
+            count = tasks.len(),
+            "resuming helpers' alerts left pending by the last run"
+        );
+    }
+    for task in tasks {
+        spawn(Arc::clone(shared), task.guild_id, task.record_id);
+    }
+    Ok(())
+}
+
+/// Rounds until the alert is settled or the bot stops (then it stays pending for the next start).
+async fn deliver(shared: &Arc<Shared>, guild_id: u64, record_id: RecordId) {
+    match shared.store.alert(record_id) {
+        Ok(Some(task)) if !task.is_pending() => return,
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            let queued = match shared.store.queue_alert(record_id) {
+                Ok(_) => shared.store.flush().await,
+                Err(err) => Err(err),
+            };
+            if let Err(err) = queued {
+                tracing::error!(%record_id, error = %err, "cannot queue a helpers' alert durably; sending it anyway");
             }
-        };
+        }
+        Err(err) => {
+            tracing::error!(%record_id, error = %err, "cannot read a helpers' alert task");
+            return;
+        }
+    }
+    let mut stopping = shared.stopping();
+    let mut failed_rounds = 0u32;
+    loop {
+        if failed_rounds > 0 {
+            let delay = backoff(
+                shared.options.delete_backoff_start,
+                shared.options.delete_backoff_max,
+                failed_rounds,
+            );
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = stopping.wait_for(|s| *s) => return,
+            }
+        }
+        match round(shared, guild_id, record_id).await {
+            Ok(true) => return,
+            Ok(false) => {}
+            Err(err) => tracing::error!(%record_id, error = %err, "helpers' alert round failed"),
+        }
+        if *stopping.borrow() {
+            tracing::warn!(%record_id, "shutting down with a helpers' alert pending; the next start sends it");
+            return;
+        }
+        failed_rounds = failed_rounds.saturating_add(1);
+    }
+}
+
+/// One round: send to every destination not yet served. `Ok(true)` when the alert is settled.
+async fn round(shared: &Shared, guild_id: u64, record_id: RecordId) -> Result<bool, String> {
+    let store = &shared.store;
+    let Some(record) = store.get(record_id).map_err(|e| e.to_string())? else {
+        return Err(format!("no record {record_id}"));
+    };
+    let wanted = match shared.guild(guild_id) {
+        Some(guild) => wanted_targets(guild, &shared.helpers(guild), &record),
+        // The guild left the config: nowhere to send; settled as is.
+        None => Vec::new(),
+    };
+    let task = match store.alert(record_id).map_err(|e| e.to_string())? {
+        Some(task) => task,
+        None => AlertTask::new(record_id, guild_id, 0),
+    };
+    let outstanding = task.outstanding(&wanted);
+    if !outstanding.is_empty() {
+        let http = shared.http().ok_or("the HTTP client is not ready")?;
         // Alerts take their own share of the global rate limit, so an alert flood never
-        // starves the deletion scheduler (issue 9).
-        // At shutdown the remaining alerts go at once, as before.
+        // starves the deletion scheduler (issue 9). At shutdown they go at once.
         if let Some(removal) = shared.removal() {
-            let esc = &guild.escalation;
-            let dms = usize::from(esc.dm_helpers) * guild.helpers.len()
-                + usize::from(esc.notify_protected) * record.target_user_ids.len();
-            let slots = usize::from(esc.post_to_helpers_channel) + 2 * dms;
+            let slots: usize = outstanding.iter().map(|t| requests_for(*t)).sum();
             let mut stopping = shared.stopping();
             tokio::select! {
                 _ = async { for _ in 0..slots { removal.others().acquire().await } } => {}
                 _ = stopping.wait_for(|s| *s) => {}
             }
         }
-        alert(http, guild, &record).await;
-    });
+        let guild = shared.guild(guild_id).ok_or("the guild left the config")?;
+        let helpers_text = helpers_summary(&record);
+        let mut channel_message = task.channel_message_id;
+        for target in outstanding {
+            let link = match (guild.helpers_channel, channel_message) {
+                (Some(channel), Some(message)) => Some(format!(
+                    "https://discord.com/channels/{}/{channel}/{message}",
+                    guild.id
+                )),
+                _ => None,
+            };
+            let text = match target {
+                AlertTarget::HelpersChannel { .. } => helpers_text.clone(),
+                AlertTarget::Helper { .. } => match &link {
+                    Some(link) => format!("{helpers_text}\nDiscussion: {link}"),
+                    None => helpers_text.clone(),
+                },
+                AlertTarget::Protected { .. } => {
+                    protected_summary(&record, guild.escalation.show_protected_raw)
+                }
+            };
+            let outcome = send_to(http, record_id, target, &text).await;
+            match &outcome {
+                AlertOutcome::Delivered { message_id } => {
+                    if matches!(target, AlertTarget::HelpersChannel { .. }) {
+                        channel_message = *message_id;
+                    }
+                }
+                AlertOutcome::Failed(error) => {
+                    tracing::warn!(%record_id, ?target, error, "helpers' alert not delivered; will retry")
+                }
+                AlertOutcome::Refused(error) => {
+                    tracing::error!(%record_id, ?target, error, "helpers' alert refused by Discord; not retried")
+                }
+            }
+            store
+                .alert_progress(record_id, target, &outcome)
+                .map_err(|e| e.to_string())?;
+            if matches!(outcome, AlertOutcome::Delivered { .. }) {
+                // The mark on disk is what stops a restart from sending it again.
+                store.flush().await.map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    let settled = store
+        .alert_settle(record_id, &wanted)
+        .map_err(|e| e.to_string())?;
+    store.flush().await.map_err(|e| e.to_string())?;
+    Ok(!settled.is_pending())
 }
 
-async fn alert(http: &Http, guild: &GuildConfig, record: &QuarantineRecord) {
-    let helpers_text = helpers_summary(record);
-    let mut link = None;
-    if guild.escalation.post_to_helpers_channel {
-        if let Some(channel) = guild.helpers_channel.and_then(nonzero) {
-            match send(http, ChannelId::new(channel), &helpers_text).await {
-                Ok(message_id) => {
-                    link = Some(format!(
-                        "https://discord.com/channels/{}/{}/{}",
-                        guild.id, channel, message_id
-                    ))
-                }
-                Err(err) => {
-                    tracing::error!(record = %record.id, error = %err, "cannot post to the helpers' channel")
-                }
-            }
+/// Where the alert of `record` goes in `guild`, with `helpers` the helpers in effect.
+pub fn wanted_targets(
+    guild: &GuildConfig,
+    helpers: &[u64],
+    record: &QuarantineRecord,
+) -> Vec<AlertTarget> {
+    let esc = &guild.escalation;
+    let mut targets = Vec::new();
+    if esc.post_to_helpers_channel {
+        if let Some(channel_id) = guild.helpers_channel.and_then(nonzero) {
+            targets.push(AlertTarget::HelpersChannel { channel_id });
         }
     }
-    let with_link = |text: String| match &link {
-        Some(link) => format!("{text}\nDiscussion: {link}"),
-        None => text,
+    if esc.dm_helpers {
+        targets.extend(
+            helpers
+                .iter()
+                .copied()
+                .filter_map(nonzero)
+                .map(|user_id| AlertTarget::Helper { user_id }),
+        );
+    }
+    if esc.notify_protected {
+        targets.extend(
+            record
+                .target_user_ids
+                .iter()
+                .copied()
+                .filter_map(nonzero)
+                .map(|user_id| AlertTarget::Protected { user_id }),
+        );
+    }
+    targets.dedup();
+    targets
+}
+
+/// REST requests one destination takes (a DM opens the DM channel first).
+fn requests_for(target: AlertTarget) -> usize {
+    match target {
+        AlertTarget::HelpersChannel { .. } => 1,
+        AlertTarget::Helper { .. } | AlertTarget::Protected { .. } => 2,
+    }
+}
+
+async fn send_to(
+    http: &Http,
+    record_id: RecordId,
+    target: AlertTarget,
+    text: &str,
+) -> AlertOutcome {
+    let nonce = nonce_of(record_id, target);
+    let sent = match target {
+        AlertTarget::HelpersChannel { channel_id } => {
+            send(http, ChannelId::new(channel_id), text, nonce).await
+        }
+        AlertTarget::Helper { user_id } | AlertTarget::Protected { user_id } => {
+            dm(http, user_id, text, nonce).await
+        }
     };
-    if guild.escalation.dm_helpers {
-        let text = with_link(helpers_text.clone());
-        for helper in &guild.helpers {
-            if let Err(err) = dm(http, *helper, &text).await {
-                tracing::error!(record = %record.id, helper, error = %err, "cannot DM a helper");
-            }
-        }
+    match sent {
+        Ok(message_id) => AlertOutcome::Delivered {
+            message_id: Some(message_id),
+        },
+        Err(err) if is_refusal(&err) => AlertOutcome::Refused(err.to_string()),
+        Err(err) => AlertOutcome::Failed(err.to_string()),
     }
-    if guild.escalation.notify_protected {
-        let text = protected_summary(record, guild.escalation.show_protected_raw);
-        for person in &record.target_user_ids {
-            if let Err(err) = dm(http, *person, &text).await {
-                tracing::error!(record = %record.id, person, error = %err, "cannot DM the protected person");
-            }
+}
+
+/// A 4xx other than 429: Discord will not take it however often it is asked.
+fn is_refusal(err: &serenity::Error) -> bool {
+    match err {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) => {
+            let status = response.status_code.as_u16();
+            (400..500).contains(&status) && status != 429
         }
+        _ => false,
     }
+}
+
+/// A nonce per item and destination (Discord allows 25 characters), so that with
+/// `enforce_nonce` a repeat of the same alert within a few minutes is dropped by Discord.
+fn nonce_of(record_id: RecordId, target: AlertTarget) -> String {
+    let key = format!("shieldbot-alert:{}:{target:?}", record_id.0);
+    let digest = crate::store::chain::sha256(key.as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("sa{hex}")
+}
+
+/// `start * 2^(rounds-1)`, capped at `max`.
+fn backoff(start: Duration, max: Duration, rounds: u32) -> Duration {
+    let factor = 1u32 << rounds.saturating_sub(1).min(16);
+    start.saturating_mul(factor).min(max)
 }
 
 /// The helpers' evidence summary, raw text behind a spoiler.
@@ -184,24 +371,36 @@ fn truncate(text: String) -> String {
     cut
 }
 
-fn quiet(content: &str) -> CreateMessage {
+fn quiet(content: &str, nonce: String) -> CreateMessage {
     CreateMessage::new()
         .content(content)
         .allowed_mentions(CreateAllowedMentions::new())
+        .nonce(Nonce::String(nonce))
+        .enforce_nonce(true)
 }
 
-async fn send(http: &Http, channel: ChannelId, content: &str) -> Result<u64, serenity::Error> {
+async fn send(
+    http: &Http,
+    channel: ChannelId,
+    content: &str,
+    nonce: String,
+) -> Result<u64, serenity::Error> {
     let message = http
-        .send_message(channel, Vec::new(), &quiet(content))
+        .send_message(channel, Vec::new(), &quiet(content, nonce))
         .await?;
     Ok(message.id.get())
 }
 
-async fn dm(http: &Http, user_id: u64, content: &str) -> Result<(), serenity::Error> {
+async fn dm(
+    http: &Http,
+    user_id: u64,
+    content: &str,
+    nonce: String,
+) -> Result<u64, serenity::Error> {
     let channel = http
         .create_private_channel(&serde_json::json!({ "recipient_id": user_id.to_string() }))
         .await?;
-    send(http, channel.id, content).await.map(|_| ())
+    send(http, channel.id, content, nonce).await
 }
 
 #[cfg(test)]
@@ -211,6 +410,16 @@ mod tests {
     #[test]
     fn spoilers_cannot_be_broken_out_of() {
         assert_eq!(spoiler_safe("a||b"), "a\u{2223}\u{2223}b");
+    }
+
+    #[test]
+    fn nonces_fit_discords_limit_and_differ_per_destination() {
+        let a = nonce_of(RecordId(1), AlertTarget::Helper { user_id: 5 });
+        let b = nonce_of(RecordId(1), AlertTarget::Helper { user_id: 6 });
+        let c = nonce_of(RecordId(2), AlertTarget::Helper { user_id: 5 });
+        assert!(a.len() <= 25);
+        assert!(a != b && a != c && b != c);
+        assert_eq!(a, nonce_of(RecordId(1), AlertTarget::Helper { user_id: 5 }));
     }
 
     #[test]

@@ -278,15 +278,30 @@ impl Bot {
         // Settings changed by `/shield` commands survive restarts: rebuild them from the store.
         crate::commands::live::restore(&config.guilds, &store, judge.base_checker(), judge.live())
             .map_err(BotError::Store)?;
-        let commands = crate::commands::framework(
-            crate::commands::CommandState::new(
-                &config,
-                store.clone(),
-                Arc::clone(judge.live()),
-                judge.base_checker().clone(),
-            )
-            .with_shields(Arc::clone(&shields)),
+        // Removals and the AutoMod mirror read rate-limit headers, so they talk REST themselves.
+        let rest = pacing::RestClient::new(
+            match &endpoint {
+                Endpoint::Discord => "https://discord.com",
+                Endpoint::Local { http_url } => http_url,
+            },
+            token.expose_secret(),
         );
+        // Created before the commands so `/shield rules automod` can report on it.
+        let automod = options
+            .automod
+            .clone()
+            .map(|o| Arc::new(automod_sync::AutoModSync::new(rest.clone(), o)));
+        let mut command_state = crate::commands::CommandState::new(
+            &config,
+            store.clone(),
+            Arc::clone(judge.live()),
+            judge.base_checker().clone(),
+        )
+        .with_shields(Arc::clone(&shields));
+        if let Some(sync) = &automod {
+            command_state = command_state.with_automod(Arc::clone(sync));
+        }
+        let commands = crate::commands::framework(command_state);
         let http = match &endpoint {
             Endpoint::Discord => HttpBuilder::new(token.expose_secret()).build(),
             Endpoint::Local { http_url } => HttpBuilder::new(token.expose_secret())
@@ -310,16 +325,8 @@ impl Bot {
             .await
             .map_err(BotError::Client)?;
         shared.set_http(Arc::clone(&client.http));
-        // Removals and the AutoMod mirror read rate-limit headers, so they talk REST themselves.
-        let rest = pacing::RestClient::new(
-            match &endpoint {
-                Endpoint::Discord => "https://discord.com",
-                Endpoint::Local { http_url } => http_url,
-            },
-            token.expose_secret(),
-        );
         shared.set_removal(removal::Scheduler::start(
-            rest.clone(),
+            rest,
             shared.store.clone(),
             events.clone(),
             shared.options.removal.clone(),
@@ -329,8 +336,7 @@ impl Bot {
             ),
             shared.stopping(),
         ));
-        if let Some(automod) = shared.options.automod.clone() {
-            let sync = Arc::new(automod_sync::AutoModSync::new(rest, automod));
+        if let Some(sync) = automod {
             shared.set_automod(Arc::clone(&sync));
             automod_sync::start(Arc::clone(&shared), sync);
         }
@@ -341,6 +347,8 @@ impl Bot {
         // Deletes left pending by a previous run (a crash between flush and DELETE, or retries
         // cut short by a shutdown) resume before any new work.
         act::resume_pending(&shared).map_err(BotError::Store)?;
+        // Helpers' alerts still owed by a previous run (killed, or their REST calls failing).
+        escalate::resume_pending(&shared).map_err(BotError::Store)?;
         let shard_manager = Arc::clone(&client.shard_manager);
         let mut client = client;
         let task = tokio::spawn(async move {

@@ -56,6 +56,8 @@ pub struct Shared {
     removal: OnceLock<Arc<super::removal::Scheduler>>,
     /// The AutoMod mirror, when enabled (see [`super::automod_sync`]).
     automod: OnceLock<Arc<super::automod_sync::AutoModSync>>,
+    /// Items whose helpers' alert a task is delivering right now (one task per item).
+    alerting: std::sync::Mutex<std::collections::HashSet<u64>>,
 }
 
 /// Counts one unit of in-flight work; dropping it may wake a waiting shutdown.
@@ -105,7 +107,33 @@ impl Shared {
             channels: RwLock::new(HashMap::new()),
             removal: OnceLock::new(),
             automod: OnceLock::new(),
+            alerting: std::sync::Mutex::new(std::collections::HashSet::new()),
         }
+    }
+
+    /// The helpers in effect in a guild: the config's, plus those granted by `/shield helpers
+    /// add`, less those revoked (the live settings the commands keep). Escalation DMs use this.
+    pub fn helpers(&self, guild: &GuildConfig) -> Vec<u64> {
+        match self.judge.live().get(guild.id) {
+            Some(live) => live.settings.helpers(guild),
+            None => guild.helpers.clone(),
+        }
+    }
+
+    /// Claim the delivery of `record_id`'s alert; false when another task already has it.
+    pub fn claim_alert(&self, record_id: u64) -> bool {
+        self.alerting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(record_id)
+    }
+
+    /// Give the claim back (delivered, or left pending for a later start).
+    pub fn release_alert(&self, record_id: u64) {
+        self.alerting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&record_id);
     }
 
     pub fn set_removal(&self, scheduler: Arc<super::removal::Scheduler>) {

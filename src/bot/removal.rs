@@ -58,6 +58,22 @@ impl Default for RemovalOptions {
     }
 }
 
+impl RemovalOptions {
+    /// The options `[removal]` asks for; the pacing figures keep their defaults.
+    pub fn from_config(config: &crate::config::RemovalConfig) -> RemovalOptions {
+        let t = &config.timeouts;
+        RemovalOptions {
+            bulk: config.bulk,
+            timeouts: t.enabled.then(|| TimeoutPolicy {
+                strikes: t.strikes,
+                within: Duration::from_secs(t.within_seconds),
+                duration: Duration::from_secs(t.duration_minutes * 60),
+            }),
+            ..RemovalOptions::default()
+        }
+    }
+}
+
 /// When an author is timed out: `strikes` quarantined messages within `within`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeoutPolicy {

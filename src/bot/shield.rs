@@ -418,8 +418,14 @@ impl Shields {
         };
         let channel = guild.helpers_channel.filter(|c| *c != 0);
         // Going up matters at once to every helper; coming down is a note in their channel.
+        // The helpers in effect: configured, plus granted by command, less revoked.
         let dm_helpers: Vec<u64> = if change.is_raised() {
-            guild.helpers.iter().copied().filter(|h| *h != 0).collect()
+            crate::commands::live::GuildSettings::load(&self.store, guild.id)
+                .map(|s| s.helpers(guild))
+                .unwrap_or_else(|_| guild.helpers.clone())
+                .into_iter()
+                .filter(|h| *h != 0)
+                .collect()
         } else {
             Vec::new()
         };

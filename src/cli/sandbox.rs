@@ -12,7 +12,8 @@ use std::time::Duration;
 /// The shipped scenario, built into the binary so the sandbox runs from anywhere.
 const DEFAULT_SCENARIO: &str = include_str!("../../config/scenarios/harassment-night.jsonl");
 const DEFAULT_SCENARIO_NAME: &str = "config/scenarios/harassment-night.jsonl";
-/// The shipped config: its `[filter]` section decides which rules and model the bot uses.
+/// The shipped config: its `[filter]` section decides which rules and model the bot uses, its
+/// `[removal]` and `[automod]` sections how removals are made (AutoMod mirroring is on).
 const DEFAULT_CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/shieldbot.toml");
 
 #[derive(clap::Args, Debug)]
@@ -27,7 +28,8 @@ pub struct Args {
     /// Keep the bot's sled store in DIR (default: a temporary directory).
     #[arg(long, value_name = "DIR")]
     store: Option<PathBuf>,
-    /// The config whose [filter] section the bot uses (default: the shipped one).
+    /// The config whose [filter], [removal] and [automod] sections the bot uses (default: the
+    /// shipped one).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Play the scenario this many times faster than its `at_ms` timings.

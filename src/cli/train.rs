@@ -68,7 +68,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let bar = if args.quiet {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(splits.train.len() as u64 * (params.epochs as u64 + 1))
+        // Feature extraction, then every epoch of every member.
+        let epochs = u64::from(params.epochs) * u64::from(params.members.max(1));
+        ProgressBar::new(splits.train.len() as u64 * (epochs + 1))
     };
     bar.set_style(
         ProgressStyle::with_template("{msg:>12} [{bar:40}] {percent:>3}% {elapsed_precise}")

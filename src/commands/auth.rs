@@ -72,7 +72,9 @@ pub async fn requester_of_command(ctx: Ctx<'_>, guild: &GuildConfig) -> Requeste
     requester(ctx.data(), guild, user_id.get(), manages)
 }
 
-/// The facts about whoever clicked a button (the clicker, never the view's opener).
+/// The facts about whoever clicked a button (the clicker, never the view's opener), in `guild`:
+/// the interaction's guild, or for a click in a DM the guild of the item the button names (then
+/// managing the server is read from the cached guild, since a DM interaction carries no member).
 pub fn requester_of_click(
     ctx: &serenity::Context,
     state: &CommandState,
@@ -80,7 +82,10 @@ pub fn requester_of_click(
     click: &serenity::ComponentInteraction,
 ) -> Requester {
     let user_id = click.user.id;
-    let manages = click.guild_id.is_some_and(|guild_id| {
+    let guild_id = click
+        .guild_id
+        .or_else(|| (guild.id != 0).then(|| serenity::GuildId::new(guild.id)));
+    let manages = guild_id.is_some_and(|guild_id| {
         manages_server(&ctx.cache, guild_id, user_id, click.member.as_ref())
     });
     requester(state, guild, user_id.get(), manages)

@@ -174,14 +174,17 @@ pub async fn export(
         serde_json::json!({"guild_id": guild.id, "items": pack.records.len(), "head_seq": pack.head.seq, "via": "slash"}),
     )?;
     state.store.flush().await?;
-    ctx.send(
-        poise::CreateReply::default()
-            .ephemeral(true)
+    let summary = format!(
+        "Evidence pack: {} item(s), hash chain head {} `{}`.",
+        pack.records.len(),
+        pack.head.seq,
+        pack.head.hash
+    );
+    let reply = poise::CreateReply::default().ephemeral(true);
+    let reply = match fit_attachments(html.len(), json.len()) {
+        Attachments::Both => reply
             .content(format!(
-                "Evidence pack: {} item(s), hash chain head {} `{}`. `shieldbot verify evidence.json` checks it.",
-                pack.records.len(),
-                pack.head.seq,
-                pack.head.hash
+                "{summary} `shieldbot verify evidence.json` checks it."
             ))
             .attachment(serenity::CreateAttachment::bytes(
                 html.into_bytes(),
@@ -191,9 +194,58 @@ pub async fn export(
                 json.into_bytes(),
                 "evidence.json",
             )),
-    )
-    .await?;
+        Attachments::JsonOnly => reply
+            .content(format!(
+                "{summary} The HTML report ({}) is over Discord's upload limit, so only the \
+                 verifiable JSON is attached; `shieldbot export` on the bot's host writes both.",
+                megabytes(html.len())
+            ))
+            .attachment(serenity::CreateAttachment::bytes(
+                json.into_bytes(),
+                "evidence.json",
+            )),
+        Attachments::Neither => reply.content(format!(
+            "{summary} It is {} and Discord takes at most {} per message: narrow it with \
+             `since`, `until`, `author` or `ids`, or run `shieldbot export` on the bot's host. \
+             Nothing was lost; the items stay in quarantine.",
+            megabytes(html.len() + json.len()),
+            megabytes(UPLOAD_LIMIT_BYTES)
+        )),
+    };
+    ctx.send(reply).await?;
     Ok(())
+}
+
+/// Discord's upload limit for a bot in a server without boosts: 10 MiB for all the files of one
+/// message. (Boosted servers allow more; the lowest limit is the one that always works.)
+pub const UPLOAD_LIMIT_BYTES: usize = 10 * 1024 * 1024;
+
+/// Room left for the multipart framing and the message's JSON.
+const UPLOAD_MARGIN_BYTES: usize = 64 * 1024;
+
+/// Which of the export's files fit in one message.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Attachments {
+    Both,
+    /// The JSON is the evidence (it verifies); the HTML is its readable rendering.
+    JsonOnly,
+    Neither,
+}
+
+/// Which files of an export fit under [`UPLOAD_LIMIT_BYTES`].
+pub fn fit_attachments(html_bytes: usize, json_bytes: usize) -> Attachments {
+    let room = UPLOAD_LIMIT_BYTES - UPLOAD_MARGIN_BYTES;
+    if html_bytes + json_bytes <= room {
+        Attachments::Both
+    } else if json_bytes <= room {
+        Attachments::JsonOnly
+    } else {
+        Attachments::Neither
+    }
+}
+
+fn megabytes(bytes: usize) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
 /// RFC 3339, or a date (midnight UTC).
@@ -396,6 +448,15 @@ fn campaign_view(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exports_over_the_upload_limit_drop_the_html_then_both() {
+        let room = UPLOAD_LIMIT_BYTES - UPLOAD_MARGIN_BYTES;
+        assert_eq!(fit_attachments(1_000, 2_000), Attachments::Both);
+        assert_eq!(fit_attachments(room / 2, room / 2), Attachments::Both);
+        assert_eq!(fit_attachments(room, 1), Attachments::JsonOnly);
+        assert_eq!(fit_attachments(1, room + 1), Attachments::Neither);
+    }
 
     #[test]
     fn export_options_parse_dates_times_and_id_lists() {

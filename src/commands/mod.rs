@@ -6,6 +6,7 @@
 //! | command | what it does |
 //! |---|---|
 //! | `/shield rules add\|allow\|remove\|list\|test\|backtest` | tune the filter's rules ([`rules`]) |
+//! | `/shield rules automod` | which rules Discord's AutoMod enforces, which stay bot-side and why ([`automod`]) |
 //! | `/shield sensitivity`, `/shield escalation` | per-category sensitivity, threat escalation threshold ([`tuning`]) |
 //! | `/shield allow add\|remove`, `/shield deny add\|remove`, `/shield lists` | trusted / distrusted users and roles ([`lists`]) |
 //! | `/shield helpers add\|remove\|list` | who helps ([`helpers`]) |
@@ -29,6 +30,7 @@
 //! keep working after a restart and can be put on any message (the digest, escalations).
 
 pub mod auth;
+pub mod automod;
 pub mod digest;
 pub mod helpers;
 pub mod lists;
@@ -71,6 +73,8 @@ pub struct CommandState {
     pub ordinary: Vec<String>,
     /// The pile-on shield, for `/shield shieldup` (absent in tests that run commands alone).
     pub shields: Option<Arc<crate::bot::shield::Shields>>,
+    /// The AutoMod mirror, for `/shield rules automod` (absent when mirroring is off).
+    pub automod: Option<Arc<crate::bot::automod_sync::AutoModSync>>,
 }
 
 /// Ordinary messages (see `ordinary_messages.txt`): a new rule matching many of them is refused.
@@ -101,7 +105,17 @@ impl CommandState {
             writes: tokio::sync::Mutex::new(()),
             ordinary: ordinary_messages(),
             shields: None,
+            automod: None,
         }
+    }
+
+    /// Let `/shield rules automod` report on this AutoMod mirror.
+    pub fn with_automod(
+        mut self,
+        sync: Arc<crate::bot::automod_sync::AutoModSync>,
+    ) -> CommandState {
+        self.automod = Some(sync);
+        self
     }
 
     /// Let `/shield shieldup` raise and lower this pile-on shield.

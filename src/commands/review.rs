@@ -420,6 +420,28 @@ async fn respond(ctx: &serenity::Context, click: &serenity::ComponentInteraction
     }
 }
 
+/// The guild a button click acts in. In a server, the interaction's own. In a DM (a digest or
+/// an alert with buttons, sent to the protected person or a helper) Discord sends no guild, so a
+/// release or confirm button acts in the guild of the item it names, when shieldbot shields that
+/// guild; the clicker is then authorised for that guild like any click (a stranger's or forged
+/// click is refused there). Other buttons in a DM, and items not in the store, give `None`.
+pub fn guild_of_click(
+    state: &CommandState,
+    interaction_guild: Option<u64>,
+    action: ButtonAction,
+) -> Option<&GuildConfig> {
+    if let Some(guild_id) = interaction_guild {
+        return state.guild(guild_id);
+    }
+    match action {
+        ButtonAction::Release(id) | ButtonAction::Confirm(id) => {
+            let record = state.store.get(RecordId(id)).ok().flatten()?;
+            state.guild(record.guild_id)
+        }
+        ButtonAction::Timeout(_) | ButtonAction::Ban(_) | ButtonAction::Page(_) => None,
+    }
+}
+
 /// A button click on any message: check the clicker, then act.
 pub async fn on_component(
     ctx: &serenity::Context,
@@ -438,13 +460,13 @@ pub async fn on_component(
         .await;
         return;
     };
-    let Some(guild) = click.guild_id.and_then(|g| state.guild(g.get())) else {
-        respond(
-            ctx,
-            click,
-            "shieldbot does not shield anyone in this server. Nothing was changed.".into(),
-        )
-        .await;
+    let Some(guild) = guild_of_click(state, click.guild_id.map(|g| g.get()), action) else {
+        let text = if click.guild_id.is_some() {
+            "shieldbot does not shield anyone in this server. Nothing was changed."
+        } else {
+            "That button does not name an item shieldbot holds. Nothing was changed."
+        };
+        respond(ctx, click, text.into()).await;
         return;
     };
     let requester = auth::requester_of_click(ctx, state, guild, click);

@@ -1,4 +1,5 @@
-//! `/shield rules`: add, allow, remove, list, test and backtest rules.
+//! `/shield rules`: add, allow, remove, list, test and backtest rules (and `automod`, in
+//! [`super::automod`]: which of them Discord's AutoMod enforces).
 //!
 //! A new rule is checked before anything is stored: it must validate as a rule pack rule (a regex
 //! must compile within the size limits, a keyword must have letters or digits), the filter must
@@ -217,7 +218,15 @@ pub fn describe_verdict(verdict: &Verdict, score: f32) -> String {
 /// Tune the filter's rules.
 #[poise::command(
     slash_command,
-    subcommands("add", "allow", "remove", "list", "test", "backtest"),
+    subcommands(
+        "add",
+        "allow",
+        "remove",
+        "list",
+        "test",
+        "backtest",
+        "super::automod::automod"
+    ),
     subcommand_required
 )]
 pub async fn rules(_ctx: Ctx<'_>) -> Result<(), Error> {

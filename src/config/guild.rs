@@ -1,7 +1,7 @@
 //! One Discord server's settings: whom to protect, who helps, how sensitive to be, whom to
 //! trust or distrust, and how to escalate.
 
-use super::{id, schedule, DigestTime};
+use super::{id, schedule, DigestTime, GuildAutoMod};
 use serde::Deserialize;
 use shieldbot_core::digest::Exposure;
 use shieldbot_core::pileon::PileonConfig;
@@ -50,6 +50,9 @@ pub struct GuildConfig {
     /// `[guild.pileon]`: burst detection and shield-up (see `shieldbot_core::pileon`).
     #[serde(default, deserialize_with = "valid_pileon")]
     pub pileon: PileonConfig,
+    /// `[guild.automod]`: this server's part of the AutoMod mirror (see [`GuildAutoMod`]).
+    #[serde(default)]
+    pub automod: GuildAutoMod,
 }
 
 /// `[guild.pileon]`, checked as it is read so a bad number is reported with its key.
@@ -77,6 +80,7 @@ impl GuildConfig {
             sensitivity: Sensitivities::default(),
             escalation: Escalation::default(),
             pileon: PileonConfig::default(),
+            automod: GuildAutoMod::default(),
         }
     }
 
@@ -101,6 +105,18 @@ impl GuildConfig {
     /// Allow-listed by user id or by any of the given role ids.
     pub fn is_allow_listed(&self, user_id: u64, role_ids: &[u64]) -> bool {
         self.allow_users.contains(&user_id) || role_ids.iter().any(|r| self.allow_roles.contains(r))
+    }
+
+    /// True when a removal with this verdict is escalated to helpers here: the filter said
+    /// escalate, or `[guild.escalation]` covers its category and severity.
+    pub fn escalates(&self, verdict: &shieldbot_core::Verdict) -> bool {
+        match verdict {
+            shieldbot_core::Verdict::Allow { .. } => false,
+            shieldbot_core::Verdict::Escalate { .. } => true,
+            shieldbot_core::Verdict::Quarantine {
+                category, severity, ..
+            } => self.escalation.applies_to(*category, *severity),
+        }
     }
 
     /// Deny-listed by user id or by any of the given role ids.

@@ -9,11 +9,16 @@
 //! The token is never in the file: `[discord]` names an environment variable or a file, and
 //! [`Token`] is redacted in `Debug`.
 
+mod automod;
 mod guild;
 mod id;
 mod locate;
+mod removal;
 mod schedule;
 mod token;
+
+pub use automod::{AutoModConfig, GuildAutoMod};
+pub use removal::{RemovalConfig, TimeoutConfig, MAX_STRIKE_WINDOW_SECONDS, MAX_TIMEOUT_MINUTES};
 
 pub use guild::{
     DigestDelivery, Escalation, GuildConfig, ProtectedPerson, ReleaseMode, Sensitivities,
@@ -81,6 +86,10 @@ pub struct Config {
     /// `[filter]`: rule packs, model and verdict policy (see [`crate::filter`]); defaults when
     /// the section is absent. Its relative paths are relative to the config file's folder.
     pub filter: FilterConfig,
+    /// `[removal]`: bulk deletes and raid timeouts (see `crate::bot::removal`).
+    pub removal: RemovalConfig,
+    /// `[automod]`: mirroring rules into Discord's AutoMod (see `crate::bot::automod_sync`).
+    pub automod: AutoModConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,6 +103,10 @@ struct RawConfig {
     guilds: Vec<GuildConfig>,
     #[serde(default)]
     filter: FilterConfig,
+    #[serde(default)]
+    removal: RemovalConfig,
+    #[serde(default)]
+    automod: AutoModConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -185,10 +198,15 @@ impl Config {
             store_path,
             guilds: raw.guilds,
             filter: raw.filter,
+            removal: raw.removal,
+            automod: raw.automod,
         };
         if let Err(problem) = config.filter.policy.validate() {
             let key = problem.split_whitespace().next().unwrap_or("policy");
             return Err(invalid(format!("filter.{key}"), problem.clone()));
+        }
+        if let Some((key, message)) = config.removal.problem() {
+            return Err(invalid(format!("removal.{key}"), message));
         }
         if let Some((key, message)) = config.first_problem() {
             return Err(invalid(key, message));
@@ -263,6 +281,9 @@ impl Config {
                     "no category is escalated; list at least \"threat\"".into(),
                 ));
             }
+            if let Some(problem) = self.automod_problem(&g, guild) {
+                return Some(problem);
+            }
             if let Some(id) = guild
                 .allow_users
                 .iter()
@@ -293,6 +314,34 @@ impl Config {
                     format!("user {} is protected and deny-listed", person.user_id),
                 ));
             }
+        }
+        None
+    }
+
+    /// `[guild.automod]` against `[automod]` and the guild's channels.
+    fn automod_problem(&self, g: &str, guild: &GuildConfig) -> Option<(String, String)> {
+        let section = &guild.automod;
+        if section.enabled == Some(true) && !self.automod.enabled {
+            return Some((
+                format!("{g}.automod.enabled"),
+                "mirroring is off for every server: set `enabled = true` under [automod] to mirror this one".into(),
+            ));
+        }
+        if let Some(channel) = section.alert_channel {
+            if guild.watch_channels.contains(&channel) {
+                return Some((
+                    format!("{g}.automod.alert_channel"),
+                    format!("channel {channel} is watched (watch_channels), but AutoMod alerts show the blocked text: use a private channel"),
+                ));
+            }
+        }
+        if section.mirrored(self.automod.enabled)
+            && section.alert_channel_or(guild.helpers_channel).is_none()
+        {
+            return Some((
+                format!("{g}.automod.alert_channel"),
+                "AutoMod mirroring is on but its alerts have nowhere to go: set alert_channel here or the guild's helpers_channel, or `enabled = false` for this server".into(),
+            ));
         }
         None
     }

@@ -7,6 +7,12 @@
 //! faster, with `speed`), waits until the bot has decided on every message, and reports what
 //! happened to each one, reading the server's own record for deletions and timings.
 //!
+//! The bot runs with the config's `[removal]` and `[automod]` settings, as `shieldbot run` does;
+//! the shipped config mirrors rules into the local server's AutoMod. A message AutoMod blocks is
+//! posted the way Discord treats it (never created, an AUTO_MODERATION_ACTION_EXECUTION sent
+//! instead): the report marks it `blocked` and takes its outcome from the quarantine record the
+//! bot made of the execution.
+//!
 //! | module | one concept |
 //! |---|---|
 //! | [`scenario`] | the scenario file format |
@@ -15,11 +21,13 @@
 pub mod report;
 pub mod scenario;
 
+use crate::bot::automod_sync::AutoModOptions;
+use crate::bot::removal::RemovalOptions;
 use crate::bot::{Action, Bot, BotEvent, BotHandle, BotOptions, Endpoint};
 use crate::config::{Config, Token};
-use crate::store::Store;
+use crate::store::{RecordId, Store};
 use chrono::{Duration as ChronoDuration, Utc};
-use localcord::{LocalDiscord, NewMessage};
+use localcord::{LocalDiscord, NewMessage, PostOutcome, Refusal};
 use report::ReportLine;
 use scenario::{HelperAction, ScenarioMessage};
 use std::collections::HashMap;
@@ -45,6 +53,8 @@ pub enum SandboxError {
     NotReady(Duration),
     #[error("the local server refused to post scenario message {0}")]
     Post(usize),
+    #[error("the bot's AutoMod mirror did not sync within {0:?}")]
+    NotMirrored(Duration),
 }
 
 impl From<crate::config::ConfigError> for SandboxError {
@@ -64,8 +74,8 @@ impl From<crate::bot::BotError> for SandboxError {
 /// How to run a scenario.
 #[derive(Debug, Clone)]
 pub struct SandboxOptions {
-    /// The config whose `[filter]` section (rules, model, thresholds) the bot uses. Its guilds
-    /// and store path are replaced by the sandbox's own.
+    /// The config whose `[filter]`, `[removal]` and `[automod]` sections the bot uses. Its
+    /// guilds and store path are replaced by the sandbox's own.
     pub config: Config,
     /// Keep the sled store here (default: a temporary directory, removed afterwards).
     pub store_dir: Option<PathBuf>,
@@ -91,6 +101,77 @@ pub struct SandboxRun {
     pub shield_changes: Vec<crate::bot::ShieldChange>,
     /// The helper the sandbox creates (receives shield-up and escalation DMs).
     pub helper_id: u64,
+}
+
+/// Why a scenario message was not created on the server.
+#[derive(Debug, Clone, Copy)]
+enum NotPosted {
+    /// AutoMod blocked it before anyone saw it.
+    Blocked,
+    /// Discord would not take it (`timed_out`: the author is timed out, e.g. by raid timeouts).
+    Refused(&'static str),
+}
+
+/// The quarantine record the bot made of a blocked message: among the blocks not yet matched to
+/// a scenario line, the one by `author` with exactly this content.
+fn claim_blocked_record(
+    store: &Store,
+    unclaimed: &mut Vec<(u64, u64)>,
+    author: u64,
+    content: &str,
+) -> Option<crate::store::QuarantineRecord> {
+    let at = unclaimed.iter().position(|(by, record_id)| {
+        *by == author
+            && store
+                .get(RecordId(*record_id))
+                .ok()
+                .flatten()
+                .is_some_and(|r| r.content == content)
+    })?;
+    let (_, record_id) = unclaimed.remove(at);
+    store.get(RecordId(record_id)).ok().flatten()
+}
+
+/// A blocked message's report line: never visible, so never deleted; its outcome is the one
+/// recorded in quarantine, if the bot recorded it.
+fn mark_blocked(
+    line: &mut ReportLine,
+    record: Option<&crate::store::QuarantineRecord>,
+    guild: &crate::config::GuildConfig,
+) {
+    line.blocked = true;
+    line.deleted = false;
+    line.latency_ms = None;
+    line.handled = record.is_some();
+    if let Some(record) = record {
+        // As for a message that landed: escalated when the guild escalates its verdict.
+        line.outcome = if guild.escalates(&record.verdict) {
+            "escalated"
+        } else {
+            "quarantined"
+        };
+        line.verdict = Some(record.verdict.name());
+        line.category = record.verdict.category().map(|c| c.to_string());
+    }
+}
+
+/// With the AutoMod mirror on, wait for its first sync, so the scenario meets the mirrored rules.
+async fn wait_for_mirror(
+    bot: &BotHandle,
+    guild: u64,
+    timeout: Duration,
+) -> Result<(), SandboxError> {
+    let Some(sync) = bot.automod() else {
+        return Ok(());
+    };
+    let deadline = Instant::now() + timeout;
+    while sync.plan(guild).is_none() {
+        if Instant::now() >= deadline {
+            return Err(SandboxError::NotMirrored(timeout));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
 }
 
 /// What the bot said about one message.
@@ -125,6 +206,7 @@ pub async fn run(
 
     let mut config = options.config.clone();
     config.guilds = sandbox_guild_config(&world)?.guilds;
+    let guild_config = config.guilds[0].clone();
     let temp_dir;
     let store_dir = match &options.store_dir {
         Some(dir) => dir.clone(),
@@ -136,6 +218,11 @@ pub async fn run(
     config.store_path = store_dir.clone();
     let store = Store::open(&store_dir)?;
 
+    let bot_options = BotOptions {
+        removal: RemovalOptions::from_config(&config.removal),
+        automod: AutoModOptions::from_config(&config.automod),
+        ..BotOptions::default()
+    };
     let bot = Bot::start(
         config,
         Token::new(server.bot_token()),
@@ -143,7 +230,7 @@ pub async fn run(
             http_url: server.http_url(),
         },
         store,
-        BotOptions::default(),
+        bot_options,
     )
     .await?;
     let seen = collect_events(&bot);
@@ -153,7 +240,10 @@ pub async fn run(
         .await
         .map_err(|_| SandboxError::NotReady(ready_timeout))?;
     wait_for_backfill(&seen, ready_timeout).await;
+    wait_for_mirror(&bot, world.guild, ready_timeout).await?;
 
+    // Per scenario line: the posted message's id (0 when nothing was created), and why not.
+    let mut not_posted: HashMap<usize, NotPosted> = HashMap::new();
     let mut ids = Vec::with_capacity(scenario.len());
     let mut contents = Vec::with_capacity(scenario.len());
     let start = Instant::now();
@@ -202,17 +292,65 @@ pub async fn run(
         if message.reply_to_protected {
             new = new.replying_to(world.announcement);
         }
-        let posted = server.post_message(new).ok_or(SandboxError::Post(index))?;
-        let id = posted["id"]
-            .as_str()
-            .and_then(|s| s.parse::<u64>().ok())
-            .ok_or(SandboxError::Post(index))?;
+        let id = match server.try_post_message(new) {
+            PostOutcome::Posted(posted) => posted["id"]
+                .as_str()
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or(SandboxError::Post(index))?,
+            PostOutcome::Blocked(_) => {
+                not_posted.insert(index, NotPosted::Blocked);
+                0
+            }
+            PostOutcome::Refused(Refusal::UnknownChannel) => return Err(SandboxError::Post(index)),
+            PostOutcome::Refused(Refusal::TimedOut) => {
+                not_posted.insert(index, NotPosted::Refused("timed_out"));
+                0
+            }
+            PostOutcome::Refused(Refusal::Banned) => {
+                not_posted.insert(index, NotPosted::Refused("banned"));
+                0
+            }
+        };
         ids.push(id);
         contents.push(content);
     }
 
-    wait_until_settled(&seen.events, &ids, options.settle).await;
+    let blocked_posts = not_posted
+        .values()
+        .filter(|n| matches!(n, NotPosted::Blocked))
+        .count();
+    wait_until_settled(&seen.events, &ids, blocked_posts, options.settle).await;
     let mut lines = report_lines(&server, world.channel, scenario, &ids, &seen.events);
+    let blocked_records = seen
+        .events
+        .lock()
+        .map(|e| e.blocked.clone())
+        .unwrap_or_default();
+    let mut unclaimed = blocked_records;
+    for line in &mut lines {
+        let Some(why) = not_posted.get(&line.index) else {
+            continue;
+        };
+        match why {
+            NotPosted::Blocked => {
+                let author = authors[&scenario[line.index].author];
+                let record = claim_blocked_record(
+                    bot.store(),
+                    &mut unclaimed,
+                    author,
+                    &contents[line.index],
+                );
+                mark_blocked(line, record.as_ref(), &guild_config);
+            }
+            NotPosted::Refused(reason) => {
+                line.refused = Some(reason);
+                line.outcome = "kept";
+                line.deleted = false;
+                line.latency_ms = None;
+                line.handled = true;
+            }
+        }
+    }
     for line in &mut lines {
         if let Some(shield_on) = shield_after_action.get(&line.index) {
             line.helper_action = scenario[line.index].helper_action.map(|a| match a {
@@ -330,6 +468,8 @@ struct Events {
     by_message: HashMap<u64, Seen>,
     backfills_done: usize,
     shield_changes: Vec<crate::bot::ShieldChange>,
+    /// `(author, record id)` of every message AutoMod blocked, in the order they were recorded.
+    blocked: Vec<(u64, u64)>,
 }
 
 impl EventLog {
@@ -373,6 +513,11 @@ fn collect_events(bot: &BotHandle) -> EventLog {
                 }
                 BotEvent::BackfillDone { .. } => events.backfills_done += 1,
                 BotEvent::Shield(change) => events.shield_changes.push(change),
+                BotEvent::AutoModBlocked {
+                    author_id,
+                    record_id,
+                    ..
+                } => events.blocked.push((author_id, record_id)),
                 // Ready and future events do not change a message's fate.
                 _ => {}
             }
@@ -396,23 +541,33 @@ async fn wait_for_backfill(log: &EventLog, timeout: Duration) {
     }
 }
 
-/// Wait until every message has a decision and every removal its DELETE, or `settle` passes.
-async fn wait_until_settled(events: &Arc<Mutex<Events>>, ids: &[u64], settle: Duration) {
+/// Wait until every message has a decision and every removal its DELETE, and every blocked
+/// message its quarantine record, or `settle` passes.
+async fn wait_until_settled(
+    events: &Arc<Mutex<Events>>,
+    ids: &[u64],
+    blocked: usize,
+    settle: Duration,
+) {
     let deadline = Instant::now() + settle;
     loop {
         let done = events.lock().map(|events| {
-            ids.iter()
-                .filter(|id| **id != 0)
-                .all(|id| match events.by_message.get(id) {
-                    Some(seen) => match seen.action {
-                        Some(
-                            Action::Quarantined | Action::Escalated | Action::AlreadyQuarantined,
-                        ) => seen.removed,
-                        Some(_) => true,
+            events.blocked.len() >= blocked
+                && ids
+                    .iter()
+                    .filter(|id| **id != 0)
+                    .all(|id| match events.by_message.get(id) {
+                        Some(seen) => match seen.action {
+                            Some(
+                                Action::Quarantined
+                                | Action::Escalated
+                                | Action::AlreadyQuarantined,
+                            ) => seen.removed,
+                            Some(_) => true,
+                            None => false,
+                        },
                         None => false,
-                    },
-                    None => false,
-                })
+                    })
         });
         if done.unwrap_or(true) || Instant::now() >= deadline {
             return;
@@ -490,6 +645,8 @@ fn report_lines(
                 handled: seen.action.is_some(),
                 shield: seen.shield,
                 helper_action: None,
+                blocked: false,
+                refused: None,
             }
         })
         .collect()

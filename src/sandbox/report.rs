@@ -8,7 +8,8 @@ pub struct ReportLine {
     pub index: usize,
     /// `kept`, `quarantined` or `escalated`.
     pub outcome: &'static str,
-    /// The message is gone from the channel.
+    /// The message was posted and is gone from the channel (a message AutoMod blocked was never
+    /// posted: `false`, with `blocked` true).
     pub deleted: bool,
     /// Milliseconds from the MESSAGE_CREATE dispatch leaving the local server to the DELETE
     /// reaching it; `null` when not deleted.
@@ -27,6 +28,14 @@ pub struct ReportLine {
     /// The scenario line was a helper action (`shieldup`, `shielddown`), not a message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub helper_action: Option<&'static str>,
+    /// Discord's AutoMod (the bot's mirror of the rules) blocked the message before it was
+    /// posted: nobody saw it. `outcome` and `verdict` then come from the quarantine record the
+    /// bot made of the AUTO_MODERATION_ACTION_EXECUTION; `handled` says that record was found.
+    pub blocked: bool,
+    /// The server would not take the message at all (`timed_out`: its author is timed out,
+    /// e.g. by raid timeouts; `banned`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<&'static str>,
 }
 
 /// The numbers the summary shows.
@@ -40,9 +49,23 @@ pub struct Summary {
     pub unhandled: usize,
     /// Messages judged while shield-up was on.
     pub shielded: usize,
+    /// Messages AutoMod blocked before they were posted (counted in quarantined / escalated
+    /// when their quarantine record was found).
+    pub blocked: usize,
+    /// Messages the server refused (author timed out or banned).
+    pub refused: usize,
     pub latency_p50_ms: Option<f64>,
     pub latency_p99_ms: Option<f64>,
     pub latency_max_ms: Option<f64>,
+}
+
+impl Summary {
+    /// The share of removed abuse (quarantined or escalated) that AutoMod blocked before it was
+    /// posted; `None` when nothing was removed.
+    pub fn blocked_share(&self) -> Option<f64> {
+        let removed = self.quarantined + self.escalated;
+        (removed > 0).then(|| self.blocked as f64 / removed as f64)
+    }
 }
 
 /// Summarise report lines.
@@ -61,6 +84,8 @@ pub fn summarise(lines: &[ReportLine]) -> Summary {
             .iter()
             .filter(|l| l.shield && l.helper_action.is_none())
             .count(),
+        blocked: lines.iter().filter(|l| l.blocked).count(),
+        refused: lines.iter().filter(|l| l.refused.is_some()).count(),
         latency_p50_ms: percentile(&latencies, 0.50),
         latency_p99_ms: percentile(&latencies, 0.99),
         latency_max_ms: latencies.last().copied(),
@@ -80,9 +105,12 @@ fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
 pub fn render(lines: &[ReportLine], contents: &[String]) -> String {
     let mut out = String::new();
     for line in lines {
-        let mark = match line.outcome {
-            "escalated" => "ESCALATED  ",
-            "quarantined" => "removed    ",
+        let mark = match (line.outcome, line.blocked, line.refused) {
+            (_, _, Some(_)) => "refused    ",
+            ("escalated", true, _) => "BLOCKED ESC",
+            (_, true, _) => "blocked    ",
+            ("escalated", false, _) => "ESCALATED  ",
+            ("quarantined", false, _) => "removed    ",
             _ => "kept       ",
         };
         let timing = line
@@ -100,6 +128,13 @@ pub fn render(lines: &[ReportLine], contents: &[String]) -> String {
         };
         let handled = match (line.helper_action, line.handled, line.shield) {
             (Some(action), _, _) => format!("  (helper: {action})"),
+            _ if line.blocked && !line.handled => {
+                "  (blocked; no quarantine record seen)".to_string()
+            }
+            _ if line.refused.is_some() => format!(
+                "  (not posted: {})",
+                line.refused.unwrap_or_default().replace('_', " ")
+            ),
             (None, false, _) => "  (no decision seen)".to_string(),
             (None, true, true) => "  [shield-up]".to_string(),
             (None, true, false) => String::new(),
@@ -121,7 +156,18 @@ pub fn render(lines: &[ReportLine], contents: &[String]) -> String {
     if s.shielded > 0 {
         out.push_str(&format!("; {} judged while shield-up was on", s.shielded));
     }
+    if s.refused > 0 {
+        out.push_str(&format!("; {} refused by the server", s.refused));
+    }
     out.push('\n');
+    if let Some(share) = s.blocked_share() {
+        out.push_str(&format!(
+            "blocked before sending (Discord AutoMod, mirrored rules): {} of {} removed ({:.0}%)\n",
+            s.blocked,
+            s.quarantined + s.escalated,
+            share * 100.0
+        ));
+    }
     if let (Some(p50), Some(p99), Some(max)) =
         (s.latency_p50_ms, s.latency_p99_ms, s.latency_max_ms)
     {
@@ -188,6 +234,8 @@ mod tests {
             handled: true,
             shield: false,
             helper_action: None,
+            blocked: false,
+            refused: None,
         }
     }
 
@@ -206,6 +254,27 @@ mod tests {
         assert_eq!(s.deleted, 101);
         assert_eq!(s.latency_p50_ms, Some(51.0));
         assert_eq!(s.latency_max_ms, Some(500.0));
+    }
+
+    #[test]
+    fn blocked_messages_count_as_removed_and_their_share_is_shown() {
+        let mut blocked = line(1, "escalated", None);
+        blocked.blocked = true;
+        let lines = vec![
+            line(0, "quarantined", Some(3.0)),
+            blocked,
+            line(2, "kept", None),
+        ];
+        let s = summarise(&lines);
+        assert_eq!((s.blocked, s.deleted, s.escalated), (1, 1, 1));
+        assert_eq!(s.blocked_share(), Some(0.5));
+        let contents = vec!["a b c".to_string(), "d e f".to_string(), "g".to_string()];
+        let text = render(&lines, &contents);
+        assert!(text.contains("1 of 2 removed (50%)"), "{text}");
+        assert!(text.contains("BLOCKED ESC"), "{text}");
+        assert!(!text.contains("d e f"), "blocked text shown: {text}");
+        let nothing_removed = summarise(&[line(0, "kept", None)]);
+        assert_eq!(nothing_removed.blocked_share(), None);
     }
 
     #[test]

@@ -22,19 +22,23 @@
 //! | `records` | record id | [`QuarantineRecord`] JSON (the chain's replay) |
 //! | `index` | `m` message id / `t` time ++ id / `a` author ++ id / `s` status ++ id (see `keys`) | record id / empty |
 //! | `deletes` | message id | [`DeleteTask`] JSON |
+//! | `alerts` | record id | [`AlertTask`] JSON (helpers' alerts owed or done) |
 //! | `markers` | channel id | last processed message id |
 //! | `settings` | guild id ++ key | JSON value |
 //! | `digests` | guild id ++ user id | last digest time (Unix ms) |
 
+mod alert_queue;
 pub mod chain;
 mod delete_queue;
 mod digest_input;
 pub mod evidence;
 pub mod evidence_html;
+mod group_commit;
 mod keys;
 mod record;
 mod verify;
 
+pub use alert_queue::{AlertOutcome, AlertTarget, AlertTask, Refusal};
 pub use chain::{ChainBreak, ChainEntry, Event};
 pub use delete_queue::{DeleteOutcome, DeleteTask};
 pub use digest_input::{digest_item, DigestScope};
@@ -110,10 +114,13 @@ pub struct Store {
     records: sled::Tree,
     index: sled::Tree,
     deletes: sled::Tree,
+    alerts: sled::Tree,
     markers: sled::Tree,
     settings: sled::Tree,
     digests: sled::Tree,
     clock: Arc<dyn Clock>,
+    /// Concurrent [`Store::flush`] callers share one disk flush.
+    group_commit: Arc<group_commit::GroupCommit>,
 }
 
 impl std::fmt::Debug for Store {
@@ -145,11 +152,13 @@ impl Store {
             records: db.open_tree("records")?,
             index: db.open_tree("index")?,
             deletes: db.open_tree("deletes")?,
+            alerts: db.open_tree("alerts")?,
             markers: db.open_tree("markers")?,
             settings: db.open_tree("settings")?,
             digests: db.open_tree("digests")?,
             db,
             clock,
+            group_commit: Arc::new(group_commit::GroupCommit::default()),
         })
     }
 
@@ -159,9 +168,14 @@ impl Store {
     }
 
     /// Make everything written so far durable. Await this before sending a DELETE.
+    ///
+    /// Group commit: when it returns, a disk flush that *started after this call* has
+    /// completed, so every write made before the call is on disk; callers arriving while a flush
+    /// runs share the next one instead of each paying their own (see `group_commit`). Needs a
+    /// tokio runtime (the flush itself runs on the blocking pool: sled's own `flush_async` was
+    /// seen to never complete when many flushes overlap).
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
-        Ok(())
+        self.group_commit.flush(&self.db).await
     }
 
     /// [`Store::flush`] for synchronous callers (CLI, tests).
@@ -176,6 +190,21 @@ impl Store {
     /// If the message is already stored, nothing is written and its existing id is returned
     /// (`created: false`): a message is never quarantined twice.
     pub fn quarantine(&self, new: NewQuarantine) -> Result<Quarantined, StoreError> {
+        self.quarantine_and_queue(new, false)
+    }
+
+    /// [`Store::quarantine`] for a credible threat: also queues its helpers' alert
+    /// ([`AlertTask`]) in the same transaction, so the flush before the DELETE makes the alert
+    /// owed durably too. An item already stored is left as it is.
+    pub fn quarantine_escalated(&self, new: NewQuarantine) -> Result<Quarantined, StoreError> {
+        self.quarantine_and_queue(new, true)
+    }
+
+    fn quarantine_and_queue(
+        &self,
+        new: NewQuarantine,
+        alert: bool,
+    ) -> Result<Quarantined, StoreError> {
         let now = self.clock.now_ms();
         let message_key = keys::u64_key(new.message_id);
         let trees = (
@@ -184,8 +213,9 @@ impl Store {
             &self.records,
             &self.index,
             &self.deletes,
+            &self.alerts,
         );
-        let result = trees.transaction(|(chain, meta, records, index, deletes)| {
+        let result = trees.transaction(|(chain, meta, records, index, deletes, alerts)| {
             if let Some(existing) = index.get(keys::by_message(new.message_id))? {
                 return match keys::read_u64(&existing) {
                     Some(id) => Ok(Quarantined {
@@ -216,6 +246,10 @@ impl Store {
                 index.insert(key, &[])?;
             }
             deletes.insert(&message_key, encode(&task)?)?;
+            if alert {
+                let task = AlertTask::new(id, record.guild_id, now);
+                alerts.insert(&keys::u64_key(id.0), encode(&task)?)?;
+            }
             append(
                 chain,
                 meta,
@@ -375,6 +409,130 @@ impl Store {
             Some(e) => Err(e.into()),
             None => Ok(()),
         }
+    }
+
+    // ----- alert queue -----------------------------------------------------------------------
+
+    /// Queue the helpers' alert of an item stored without one (an AutoMod block). Returns false
+    /// when the item already has an alert task, pending or done: an alert is owed once.
+    pub fn queue_alert(&self, id: RecordId) -> Result<bool, StoreError> {
+        let Some(record) = self.get(id)? else {
+            return Err(StoreError::NotFound(id));
+        };
+        let task = AlertTask::new(id, record.guild_id, self.clock.now_ms());
+        let swapped = self.alerts.compare_and_swap(
+            keys::u64_key(id.0),
+            None as Option<&[u8]>,
+            Some(serde_json::to_vec(&task)?),
+        )?;
+        Ok(swapped.is_ok())
+    }
+
+    /// The alert task of an item, pending or done; `None` when it never had one.
+    pub fn alert(&self, id: RecordId) -> Result<Option<AlertTask>, StoreError> {
+        match self.alerts.get(keys::u64_key(id.0))? {
+            Some(v) => Ok(Some(serde_json::from_slice(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every alert still owed, oldest first. Send these after a restart.
+    pub fn pending_alerts(&self) -> Result<Vec<AlertTask>, StoreError> {
+        let mut tasks = Vec::new();
+        for v in self.alerts.iter().values() {
+            let task: AlertTask = serde_json::from_slice(&v?)?;
+            if task.is_pending() {
+                tasks.push(task);
+            }
+        }
+        tasks.sort_by_key(|t| (t.queued_ms, t.record_id));
+        Ok(tasks)
+    }
+
+    /// Record what one destination answered: delivered and refused destinations are never
+    /// sent to again. Returns the updated task.
+    pub fn alert_progress(
+        &self,
+        id: RecordId,
+        target: AlertTarget,
+        outcome: &AlertOutcome,
+    ) -> Result<AlertTask, StoreError> {
+        let key = keys::u64_key(id.0);
+        let task = self.alerts.transaction(|alerts| {
+            let Some(bytes) = alerts.get(key)? else {
+                return abort(StoreError::NotFound(id));
+            };
+            let mut task: AlertTask = decode(&bytes)?;
+            match outcome {
+                AlertOutcome::Delivered { message_id } => {
+                    if !task.delivered.contains(&target) {
+                        task.delivered.push(target);
+                    }
+                    if matches!(target, AlertTarget::HelpersChannel { .. }) {
+                        task.channel_message_id = message_id.or(task.channel_message_id);
+                    }
+                }
+                AlertOutcome::Refused(error) => {
+                    if !task.is_settled(target) {
+                        task.refused.push(Refusal {
+                            target,
+                            error: error.clone(),
+                        });
+                    }
+                }
+                AlertOutcome::Failed(error) => task.last_error = Some(error.clone()),
+            }
+            alerts.insert(&key, encode(&task)?)?;
+            Ok(task)
+        })?;
+        Ok(task)
+    }
+
+    /// End of a round of sending to `wanted`: when every one of them is delivered or refused,
+    /// the alert is done (chained as an `alert_sent` audit line with who got it); otherwise the
+    /// round counts as a failed attempt. Returns the updated task.
+    pub fn alert_settle(
+        &self,
+        id: RecordId,
+        wanted: &[AlertTarget],
+    ) -> Result<AlertTask, StoreError> {
+        let now = self.clock.now_ms();
+        let key = keys::u64_key(id.0);
+        let task =
+            (&self.chain, &self.meta, &self.alerts).transaction(|(chain, meta, alerts)| {
+                let Some(bytes) = alerts.get(key)? else {
+                    return abort(StoreError::NotFound(id));
+                };
+                let mut task: AlertTask = decode(&bytes)?;
+                if !task.is_pending() {
+                    return Ok(task);
+                }
+                if task.outstanding(wanted).is_empty() {
+                    task.alerted_ms = Some(now);
+                    let detail = serde_json::json!({
+                        "record_id": id.0,
+                        "guild_id": task.guild_id,
+                        "delivered": task.delivered.clone(),
+                        "refused": task.refused.clone(),
+                        "failed_rounds": task.attempts,
+                    });
+                    append(
+                        chain,
+                        meta,
+                        now,
+                        Event::Audit {
+                            actor: None,
+                            action: "alert_sent".into(),
+                            detail,
+                        },
+                    )?;
+                } else {
+                    task.attempts = task.attempts.saturating_add(1);
+                }
+                alerts.insert(&key, encode(&task)?)?;
+                Ok(task)
+            })?;
+        Ok(task)
     }
 
     // ----- reading records -------------------------------------------------------------------

@@ -111,6 +111,7 @@ pub use faults::{FaultKind, RestFault};
 pub use gateway::{Disconnect, GatewayStats};
 pub use observe::{route_matches, DispatchRecord, RecordedRequest, WaitTimeout};
 pub use ratelimit::RateLimitRule;
+pub use server::ATTACHMENT_LIMIT_BYTES;
 pub use scripting::{
     AutoModExecution, ButtonClick, InteractionHandle, NewMessage, PostOutcome, Refusal,
     SlashCommand,

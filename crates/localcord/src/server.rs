@@ -128,6 +128,10 @@ fn parse_query(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Discord's upload limit for a bot in a server without boosts (10 MiB, all files of one
+/// request together); larger uploads are answered 413 with code 40005, as Discord does.
+pub const ATTACHMENT_LIMIT_BYTES: usize = 10 * 1024 * 1024;
+
 async fn handle(
     hub: SharedHub,
     req: Request<Incoming>,
@@ -171,8 +175,12 @@ async fn handle(
         ),
     };
     let route = path.strip_prefix("/api/v10").map(str::to_string);
+    let attached: usize = files.iter().map(|f| f.data.len()).sum();
     let reply = match &route {
         None => Reply::error(404, 0, "404: Not Found"),
+        Some(_) if attached > ATTACHMENT_LIMIT_BYTES => {
+            Reply::error(413, 40005, "Request entity too large")
+        }
         Some(route) => {
             let api = ApiRequest {
                 method: method.clone(),

@@ -108,3 +108,33 @@ async fn serenity_reads_every_answer_it_asks_for() {
     guild.unban(&http, UserId::new(town.alice)).await.unwrap();
     assert!(!server.is_banned(town.guild, town.alice));
 }
+
+/// Uploads over Discord's limit for a server without boosts are refused as Discord refuses them,
+/// so a bot's handling of a too-large attachment (the evidence export) is tested for real.
+#[tokio::test]
+async fn uploads_over_the_limit_are_refused_with_413() {
+    use serenity::all::CreateAttachment;
+    let server = LocalDiscord::start().await.unwrap();
+    let town = town(&server);
+    let http = server.serenity_http();
+    let channel = ChannelId::new(town.channel);
+    let small = CreateAttachment::bytes(vec![b'a'; 1024], "small.txt");
+    let sent = channel
+        .send_files(&http, [small], CreateMessage::new().content("small"))
+        .await;
+    assert!(sent.is_ok(), "{sent:?}");
+    let big = CreateAttachment::bytes(
+        vec![b'a'; localcord::ATTACHMENT_LIMIT_BYTES + 1],
+        "big.txt",
+    );
+    let refused = channel
+        .send_files(&http, [big], CreateMessage::new().content("big"))
+        .await;
+    match refused {
+        Err(serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(e))) => {
+            assert_eq!(e.status_code.as_u16(), 413);
+            assert_eq!(e.error.code, 40005);
+        }
+        other => panic!("expected 413, got {other:?}"),
+    }
+}

@@ -1,13 +1,15 @@
 //! Throughput of `Checker::check` with the default rule pack plus 1,000 generated rules, over a
 //! realistic mixed corpus (the project's labelled corpus in data/corpus, abusive and harmless,
-//! plus the filter's must-catch / must-keep lists), and the cost of hostile 4,000-character
-//! messages. Run: `cargo bench -p shieldbot-core --bench check`.
+//! plus the filter's must-catch / must-keep lists): rules only, and the whole check with the
+//! shipped model (normalise + rules + model + policy, what the bot runs on every message). Also
+//! the cost of hostile 4,000-character messages. Run: `cargo bench -p shieldbot-core --bench check`.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use shieldbot_core::check::Checker;
 use shieldbot_core::normalise::normalise;
 use shieldbot_core::policy::{Context, PolicyConfig};
 use shieldbot_core::rules::{Action, CompiledRules, Rule, RulePack};
+use shieldbot_core::scorer::{Model, Scorer};
 use shieldbot_core::{Category, Severity};
 use std::path::Path;
 use std::sync::Arc;
@@ -68,6 +70,13 @@ fn build_checker() -> Checker {
     let extra = RulePack::from_rules("generated", generated_rules()).unwrap();
     let rules = CompiledRules::compile(&[default, extra]).unwrap();
     Checker::new(Arc::new(rules), None, PolicyConfig::default())
+}
+
+/// The shipped model (config/model/shieldbot.model).
+fn shipped_model() -> Arc<dyn Scorer> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/model/shieldbot.model");
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Arc::new(Model::from_bytes(&bytes).unwrap())
 }
 
 /// The labelled corpus (last TSV column) if present, plus the filter's own lists.
@@ -164,6 +173,14 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for m in &messages {
                 black_box(checker.check(black_box(m), &context));
+            }
+        })
+    });
+    let whole = checker.with_scorer(Some(shipped_model()));
+    group.bench_function("whole_check_with_model_mixed_corpus", |b| {
+        b.iter(|| {
+            for m in &messages {
+                black_box(whole.check(black_box(m), &context));
             }
         })
     });

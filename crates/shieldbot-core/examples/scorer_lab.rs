@@ -100,6 +100,7 @@ fn main() {
                 "unt" => mixture.olid_untargeted_abusive = val == "1",
                 "cw" => mixture.corpus_weight = val.parse().unwrap(),
                 "pw" => mixture.public_weight = val.parse().unwrap(),
+                "indw" => mixture.olid_individual_weight = val.parse().unwrap(),
                 "grp" => mixture.olid_group_abusive = val == "1",
                 "nofrag" => mixture.benign_fragments = false,
                 "olidfrag" => mixture.corpus_fragments = false,

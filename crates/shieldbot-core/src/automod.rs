@@ -13,12 +13,18 @@
 //! * Limits ([`AutoModLimits`]): 6 keyword rules per server, each with up to 1,000 keywords of
 //!   60 characters, 10 regexes of 260 characters and an allow list of 100 entries. What does
 //!   not fit is listed in [`MirrorPlan::bot_side`] with the reason.
-//! * Our allow rules ("scunthorpe", "could kill for a coffee") become AutoMod allow-list
-//!   entries. A keyword that an allow phrase contains is only mirrored when that allow phrase
-//!   fits in the allow list: otherwise AutoMod would block what the bot deliberately keeps.
+//! * AutoMod cannot see our allow rules' context ("threatening to run her over is insane",
+//!   "could kill for a coffee", a quoted slur being reported). Its own allow list only excuses a
+//!   matched word, and we do not rely on how it treats phrases. So a pattern that any allow rule
+//!   might keep stays bot-side: a keyword that an allow keyword or phrase contains, or a pattern
+//!   that shares a content word with an allow rule (its keywords, phrases or regex source). This
+//!   is deliberately conservative: a wrongly mirrored pattern hides counter-speech server-wide
+//!   before anyone sees it, while a pattern kept bot-side is still removed within milliseconds.
+//!   `tests/automod_mirror.rs` runs the mirrored default pack over every must-keep message.
 
 use crate::category::{Category, Severity};
 use crate::rules::{Action, MatchMode, RegexTarget, Rule};
+use std::collections::HashSet;
 use std::fmt;
 
 /// Discord's limits on keyword (trigger type 1) rules.
@@ -71,7 +77,7 @@ pub struct MirrorPolicy {
 impl Default for MirrorPolicy {
     fn default() -> Self {
         MirrorPolicy {
-            min_severity: Severity::MEDIUM,
+            min_severity: Severity::HIGH,
             rules_in_use_elsewhere: 0,
         }
     }
@@ -99,9 +105,8 @@ pub enum BotSideReason {
     KeywordBudgetFull,
     /// Every regex slot of the rules we may use is taken.
     RegexBudgetFull,
-    /// An allow phrase containing this keyword does not fit AutoMod's allow list, so AutoMod
-    /// would block what the bot keeps.
-    AllowListFull { allow: String },
+    /// An allow rule may keep messages this pattern matches, and AutoMod cannot apply it.
+    KeptByAllowRule { allow_rule: String },
     /// The server already uses all its keyword rules for other things.
     NoRuleSlots,
 }
@@ -110,7 +115,7 @@ impl fmt::Display for BotSideReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BotSideReason::AllowRule => {
-                f.write_str("allow rule with no entry fitting AutoMod's allow list")
+                f.write_str("allow rule: AutoMod cannot apply it, so what it touches stays bot-side")
             }
             BotSideReason::Profanity => {
                 f.write_str("profanity never removes on its own; AutoMod would block it everywhere")
@@ -135,9 +140,9 @@ impl fmt::Display for BotSideReason {
             BotSideReason::RegexBudgetFull => {
                 f.write_str("AutoMod's regex slots (6 rules x 10) are full")
             }
-            BotSideReason::AllowListFull { allow } => write!(
+            BotSideReason::KeptByAllowRule { allow_rule } => write!(
                 f,
-                "the allow phrase {allow:?} does not fit AutoMod's allow list (100)"
+                "the allow rule {allow_rule} may keep messages it matches; AutoMod would block them"
             ),
             BotSideReason::NoRuleSlots => {
                 f.write_str("the server's 6 AutoMod keyword rules are all in use")
@@ -285,30 +290,106 @@ fn eligibility(rule: &Rule, policy: &MirrorPolicy) -> Result<Origin, BotSideReas
     })
 }
 
+/// What one allow rule could keep, as far as the planner can tell without seeing messages.
+struct AllowGuard {
+    rule_id: String,
+    /// Its keywords and phrases, lowercased.
+    texts: Vec<String>,
+    /// The content words of its keywords, phrases and regex sources.
+    words: HashSet<String>,
+}
+
+impl AllowGuard {
+    fn of(rule: &Rule) -> AllowGuard {
+        let texts: Vec<String> = rule
+            .keywords
+            .iter()
+            .chain(rule.phrases.iter())
+            .map(|t| t.trim().to_lowercase())
+            .collect();
+        let words = texts
+            .iter()
+            .chain(rule.regexes.iter())
+            .flat_map(|t| content_words(t))
+            .collect();
+        AllowGuard {
+            rule_id: rule.id.clone(),
+            texts,
+            words,
+        }
+    }
+
+    fn may_keep_keyword(&self, keyword: &str) -> bool {
+        let keyword = keyword.to_lowercase();
+        self.texts.iter().any(|t| t.contains(keyword.as_str())) || self.shares_a_word(&keyword)
+    }
+
+    fn may_keep_regex(&self, regex: &str) -> bool {
+        self.shares_a_word(regex)
+    }
+
+    /// A content word in common, counting inflections ("knacker" / "knackers", "kill" /
+    /// "killed"): one word starts with the other and the shorter has four letters or more.
+    fn shares_a_word(&self, pattern: &str) -> bool {
+        content_words(pattern).any(|w| {
+            self.words.contains(&w)
+                || self.words.iter().any(|g| {
+                    let (short, long) = if g.len() < w.len() { (g, &w) } else { (&w, g) };
+                    short.chars().count() >= 4 && long.starts_with(short.as_str())
+                })
+        })
+    }
+}
+
+/// Words too common to say two patterns are about the same thing.
+const FUNCTION_WORDS: &[&str] = &[
+    "and", "are", "but", "can", "for", "from", "get", "got", "had", "has", "have", "her", "hers",
+    "him", "his", "its", "not", "our", "she", "that", "the", "their", "them", "then", "they",
+    "this", "those", "these", "was", "were", "what", "when", "who", "will", "with", "you", "your",
+    "yours", "yourself",
+];
+
+/// The lowercased words of three letters or more in a keyword, phrase or regex source, minus
+/// function words. In a regex source, escapes such as `\b` or `\s` are not words.
+fn content_words(text: &str) -> impl Iterator<Item = String> + '_ {
+    let mut cleaned = String::with_capacity(text.len());
+    let mut escaped = false;
+    for c in text.chars() {
+        if escaped {
+            cleaned.push(' ');
+            escaped = false;
+        } else if c == '\\' {
+            cleaned.push(' ');
+            escaped = true;
+        } else {
+            cleaned.extend(c.to_lowercase());
+        }
+    }
+    cleaned
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| w.chars().count() >= 3 && !FUNCTION_WORDS.contains(w))
+        .map(str::to_string)
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
 /// Plan the mirror of `rules` (all of a server's rules in effect, allow rules included) within
 /// `limits`. Worst rules first (escalations, then by severity), so when the budget runs out it
 /// is the mildest rules that stay bot-side.
 pub fn plan(rules: &[Rule], policy: &MirrorPolicy, limits: &AutoModLimits) -> MirrorPlan {
     let mut bot_side = Vec::new();
-    // Allow entries, shortest first so more fit; each entry as AutoMod reads it.
-    let mut allows: Vec<(String, String)> = Vec::new(); // (rule id, entry)
-    for rule in rules.iter().filter(|r| r.action == Action::Allow) {
-        for text in rule.keywords.iter().chain(rule.phrases.iter()) {
-            let entry = text.trim().to_lowercase();
-            if entry.chars().count() <= limits.allow_chars && !entry.contains('*') {
-                allows.push((rule.id.clone(), entry));
-            }
-        }
-        if !rule.regexes.is_empty() {
-            bot_side.push(BotSide {
-                rule_id: rule.id.clone(),
-                pattern: None,
-                reason: BotSideReason::AllowRule,
-            });
-        }
+    let guards: Vec<AllowGuard> = rules
+        .iter()
+        .filter(|r| r.action == Action::Allow)
+        .map(AllowGuard::of)
+        .collect();
+    for guard in &guards {
+        bot_side.push(BotSide {
+            rule_id: guard.rule_id.clone(),
+            pattern: None,
+            reason: BotSideReason::AllowRule,
+        });
     }
-    allows.sort_by_key(|(_, e)| e.chars().count());
-    allows.dedup_by(|a, b| a.1 == b.1);
 
     let mut eligible: Vec<(&Rule, Origin)> = Vec::new();
     for rule in rules.iter().filter(|r| r.action != Action::Allow) {
@@ -334,7 +415,6 @@ pub fn plan(rules: &[Rule], policy: &MirrorPolicy, limits: &AutoModLimits) -> Mi
     let regex_budget = slots * limits.regexes_per_rule;
     let mut keywords: Vec<(String, Origin)> = Vec::new();
     let mut regexes: Vec<(String, Origin)> = Vec::new();
-    let mut allow_list: Vec<String> = Vec::new();
     for (rule, origin) in &eligible {
         if slots == 0 {
             bot_side.push(BotSide {
@@ -368,19 +448,12 @@ pub fn plan(rules: &[Rule], policy: &MirrorPolicy, limits: &AutoModLimits) -> Mi
                 bot_side.push(refuse(BotSideReason::KeywordBudgetFull));
                 continue;
             }
-            // Allow phrases this keyword would otherwise block must fit in the allow list.
-            let needed: Vec<&String> = allows
-                .iter()
-                .map(|(_, a)| a)
-                .filter(|a| a.contains(core.to_lowercase().as_str()))
-                .filter(|a| !allow_list.contains(a))
-                .collect();
-            if allow_list.len() + needed.len() > limits.allow_list {
-                let allow = needed.first().map(|a| (*a).clone()).unwrap_or_default();
-                bot_side.push(refuse(BotSideReason::AllowListFull { allow }));
+            if let Some(guard) = guards.iter().find(|g| g.may_keep_keyword(core)) {
+                bot_side.push(refuse(BotSideReason::KeptByAllowRule {
+                    allow_rule: guard.rule_id.clone(),
+                }));
                 continue;
             }
-            allow_list.extend(needed.into_iter().cloned());
             keywords.push((keyword, origin.clone()));
         }
         for regex in &rule.regexes {
@@ -391,6 +464,12 @@ pub fn plan(rules: &[Rule], policy: &MirrorPolicy, limits: &AutoModLimits) -> Mi
             };
             if let Some(reason) = regex_problem(regex, rule.regex_target, limits) {
                 bot_side.push(refuse(reason));
+                continue;
+            }
+            if let Some(guard) = guards.iter().find(|g| g.may_keep_regex(regex)) {
+                bot_side.push(refuse(BotSideReason::KeptByAllowRule {
+                    allow_rule: guard.rule_id.clone(),
+                }));
                 continue;
             }
             if regexes.len() >= regex_budget {
@@ -415,7 +494,7 @@ pub fn plan(rules: &[Rule], policy: &MirrorPolicy, limits: &AutoModLimits) -> Mi
                 name: format!("{MIRROR_NAME_PREFIX} {}", i + 1),
                 keywords: ks.iter().map(|(k, _)| k.clone()).collect(),
                 regexes: rs.iter().map(|(r, _)| r.clone()).collect(),
-                allow_list: allow_list.clone(),
+                allow_list: Vec::new(),
                 origins: ks.iter().chain(rs.iter()).map(|(_, o)| o.clone()).collect(),
             }
         })
@@ -485,32 +564,45 @@ mod tests {
     }
 
     #[test]
-    fn allow_phrases_go_to_the_allow_list_or_keep_their_keyword_bot_side() {
+    fn patterns_an_allow_rule_may_keep_stay_bot_side() {
         let mut threat = rule("t", Category::Threat, Severity::HIGH, Action::Escalate);
         threat.keywords = vec!["kill".into(), "maim".into()];
-        let mut allow = Rule::new("a", None, Action::Allow);
-        allow.phrases = vec!["could kill for a coffee".into()];
-        let limits = AutoModLimits::DISCORD;
+        threat.regexes = vec![r"\brun (her|him) over\b".into(), r"\bburn\b".into()];
+        let mut idioms = Rule::new("idioms", None, Action::Allow);
+        idioms.phrases = vec!["could kill for a coffee".into()];
+        let mut reporting = Rule::new("reporting", None, Action::Allow);
+        reporting.regexes = vec![r"\bthreatening\sto\s(run|stab)\b".into()];
         let p = plan(
-            &[threat.clone(), allow.clone()],
+            &[threat, idioms, reporting],
             &MirrorPolicy::default(),
-            &limits,
+            &AutoModLimits::DISCORD,
+        );
+        assert_eq!(p.rules[0].keywords, vec!["maim".to_string()]);
+        assert_eq!(p.rules[0].regexes, vec![r"(?i)\bburn\b".to_string()]);
+        let kept_by = |pattern: &str| {
+            p.bot_side
+                .iter()
+                .find(|b| b.pattern.as_deref() == Some(pattern))
+                .map(|b| b.reason.clone())
+        };
+        assert_eq!(
+            kept_by("kill"),
+            Some(BotSideReason::KeptByAllowRule {
+                allow_rule: "idioms".into()
+            })
         );
         assert_eq!(
-            p.rules[0].allow_list,
-            vec!["could kill for a coffee".to_string()]
+            kept_by(r"\brun (her|him) over\b"),
+            Some(BotSideReason::KeptByAllowRule {
+                allow_rule: "reporting".into()
+            })
         );
-        assert_eq!(p.rules[0].keywords.len(), 2);
-        let tight = AutoModLimits {
-            allow_list: 0,
-            ..limits
-        };
-        let p = plan(&[threat, allow], &MirrorPolicy::default(), &tight);
-        assert_eq!(p.rules[0].keywords, vec!["maim".to_string()]);
-        assert!(matches!(
-            p.bot_side[0].reason,
-            BotSideReason::AllowListFull { .. }
-        ));
+    }
+
+    #[test]
+    fn regex_escapes_are_not_words() {
+        let words: Vec<String> = content_words(r"(?i)\bshoot\s+(her|the)\swriter\b").collect();
+        assert_eq!(words, vec!["shoot".to_string(), "writer".to_string()]);
     }
 
     #[test]

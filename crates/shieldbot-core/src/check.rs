@@ -1,12 +1,21 @@
 //! The whole pipeline behind one call: normalise, match rules, score (when there is a model),
 //! decide. This is what `shieldbot check` and the bot call for every message.
 
-use crate::normalise::normalise;
+use crate::normalise::{normalise_into, Normalised};
 use crate::policy::{decide, Context, PolicyConfig};
 use crate::rules::{CompiledRules, RuleHit};
 use crate::scorer::{Scorer, Scores};
 use crate::verdict::Verdict;
+use std::cell::RefCell;
 use std::sync::Arc;
+
+thread_local! {
+    static NORMALISED: RefCell<Normalised> = RefCell::new(Normalised::default());
+}
+
+/// Messages longer than this (Discord allows 4,000 characters) do not leave their large buffers
+/// behind in the per-thread [`Normalised`].
+const KEEP_BUFFERS_UP_TO: usize = 16 * 1024;
 
 /// The verdict on one message, its 0..=1 abusiveness score (see [`crate::policy`]), and the
 /// raw evidence behind it.
@@ -82,9 +91,26 @@ impl Checker {
 
     /// Judge one message from an author described by `context`.
     pub fn check(&self, text: &str, context: &Context) -> Checked {
-        let normalised = normalise(text);
-        let hits = self.rules.find(text, &normalised);
-        let scores = self.scorer.as_ref().map(|s| s.score(&normalised));
+        // The normalised text only lives for this call: one per thread, reused, saves
+        // allocating and freeing its buffers for every message.
+        NORMALISED.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut normalised) => {
+                let checked = self.check_with(text, context, &mut normalised);
+                if text.len() > KEEP_BUFFERS_UP_TO {
+                    *normalised = Normalised::default();
+                }
+                checked
+            }
+            // Only if a scorer or rule called back into `check` on this thread.
+            Err(_) => self.check_with(text, context, &mut Normalised::default()),
+        })
+    }
+
+    fn check_with(&self, text: &str, context: &Context, normalised: &mut Normalised) -> Checked {
+        normalise_into(text, normalised);
+        let normalised = &*normalised;
+        let hits = self.rules.find(text, normalised);
+        let scores = self.scorer.as_ref().map(|s| s.score(normalised));
         let decision = decide(text, &hits, scores.as_ref(), context, &self.policy);
         Checked {
             verdict: decision.verdict,

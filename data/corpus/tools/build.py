@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""Build data/corpus/<split>/abuse-NN.tsv from hand-written batch sources in /tmp/d1/src.
+"""Build data/corpus/<split>/abuse-NN.tsv from hand-written batch sources in tools/src.
+
+Usage: python3 data/corpus/tools/build.py [NN ...]   (only the named batches; default all).
+The sources (src/batchNN.txt) and their splits (splits.txt) live next to this script.
 
 Source line: CODE|text   where CODE = category letter, severity digit, dodge letter, target letter
   category: T threat, S sexual, I identity, N insult, H selfharm, D doxxing
@@ -171,13 +174,17 @@ def parse(path):
 
 def main():
     splits = {}
-    for line in open('/tmp/d1/splits.txt'):
+    here = os.path.dirname(os.path.abspath(__file__))
+    only = set(sys.argv[1:])
+    for line in open(os.path.join(here, 'splits.txt')):
         if line.strip():
             b, s = line.split()
             splits[b] = s
-    root = '/work/main/data/corpus'
-    for src in sorted(glob.glob('/tmp/d1/src/batch*.txt')):
+    root = os.path.dirname(here)
+    for src in sorted(glob.glob(os.path.join(here, 'src', 'batch*.txt'))):
         b = re.search(r'batch(\d+)', src).group(1)
+        if only and b not in only:
+            continue
         split = splits.get(b)
         if not split:
             print('no split for', b); continue

@@ -52,28 +52,53 @@ fn is_number_with_suffix(token: &[Unit]) -> bool {
         )
 }
 
-/// Decode leetspeak in place, token by token. May lengthen the text ("h8" -> "hate").
-pub(crate) fn decode(units: &mut Vec<Unit>) {
-    if !units
-        .iter()
-        .any(|u| u.ch.is_ascii_digit() || is_leet_symbol(u.ch))
-    {
-        return;
-    }
-    let input = std::mem::take(units);
-    let mut i = 0;
-    while i < input.len() {
-        if !in_token(input[i].ch) {
-            units.push(input[i]);
-            i += 1;
-            continue;
+/// Characters that can be read as a letter inside a word.
+fn may_be_leet(c: char) -> bool {
+    c.is_ascii_digit() || is_leet_symbol(c)
+}
+
+/// Decode leetspeak token by token from `input` into `out` (cleared first). May lengthen the
+/// text ("h8" -> "hate"). Returns false, leaving `out` empty, when no token reads differently:
+/// the caller then keeps using `input` and nothing is copied. Most messages are like that
+/// ("@user", "!" and numbers are candidates that decode to themselves).
+pub(crate) fn decode(input: &[Unit], out: &mut Vec<Unit>) -> bool {
+    out.clear();
+    // `input[..copied]` is in `out`; a token that decodes to itself stays pending.
+    let mut copied = 0;
+    // Only the tokens around candidate characters are looked at: finding the candidates is a
+    // cheap, predictable scan, where walking every token branches at every word boundary.
+    let mut from = 0;
+    while let Some(offset) = input[from..].iter().position(|u| may_be_leet(u.ch)) {
+        let candidate = from + offset;
+        // A candidate is itself a token character; its token is the run around it.
+        let start = candidate
+            - input[from..candidate]
+                .iter()
+                .rev()
+                .take_while(|u| in_token(u.ch))
+                .count();
+        let end = candidate
+            + 1
+            + input[candidate + 1..]
+                .iter()
+                .take_while(|u| in_token(u.ch))
+                .count();
+        from = end;
+        let mark = out.len();
+        out.extend_from_slice(&input[copied..start]);
+        let decoded_at = out.len();
+        decode_token(&input[start..end], out);
+        if out[decoded_at..] == input[start..end] {
+            out.truncate(mark);
+        } else {
+            copied = end;
         }
-        let start = i;
-        while i < input.len() && in_token(input[i].ch) {
-            i += 1;
-        }
-        decode_token(&input[start..i], units);
     }
+    if copied == 0 {
+        return false;
+    }
+    out.extend_from_slice(&input[copied..]);
+    true
 }
 
 fn decode_token(token: &[Unit], out: &mut Vec<Unit>) {
@@ -83,6 +108,11 @@ fn decode_token(token: &[Unit], out: &mut Vec<Unit>) {
         return;
     }
     for (k, unit) in token.iter().enumerate() {
+        if !may_be_leet(unit.ch) {
+            // Letters read as themselves; the analysis below is for digits and symbols.
+            out.push(*unit);
+            continue;
+        }
         let prev = k.checked_sub(1).map(|p| token[p].ch);
         // The previous character as decoded ("a$$": the second `$` follows an `s`).
         let prev_is_letter = k > 0 && out.last().is_some_and(|u: &Unit| u.ch.is_alphabetic());
@@ -144,12 +174,17 @@ mod tests {
     use super::*;
 
     fn decoded(text: &str) -> String {
-        let mut units: Vec<Unit> = text
+        let units: Vec<Unit> = text
             .char_indices()
             .map(|(i, c)| Unit::new(c, i, i + c.len_utf8()))
             .collect();
-        decode(&mut units);
-        units.iter().map(|u| u.ch).collect()
+        let mut out = Vec::new();
+        let decoded = if decode(&units, &mut out) {
+            &out
+        } else {
+            &units
+        };
+        decoded.iter().map(|u| u.ch).collect()
     }
 
     #[test]

@@ -43,20 +43,44 @@ fn is_atom(units: &[Unit], i: usize) -> bool {
         && !units.get(i + 1).is_some_and(|u| u.is_word_char())
 }
 
-/// Glue runs of spaced-out single characters in `units`, writing the result to `out`.
-pub(crate) fn glue(units: &[Unit], out: &mut Vec<Unit>) {
-    let mut i = 0;
-    while i < units.len() {
-        if !is_atom(units, i) {
-            out.push(units[i]);
-            i += 1;
-            continue;
+/// The first atom at or after `from`. One pass with the neighbours' word-ness carried along and
+/// combined without short-circuiting: the only branch is "found one", so the scan does not
+/// mispredict at every word boundary as walking word by word does.
+fn next_atom(units: &[Unit], from: usize) -> Option<usize> {
+    let word_at = |k: usize| units.get(k).is_some_and(|u| u.is_word_char());
+    let mut previous = from > 0 && word_at(from - 1);
+    let mut current = word_at(from);
+    for at in from..units.len() {
+        let next = word_at(at + 1);
+        if current & !previous & !next {
+            return Some(at);
         }
+        previous = current;
+        current = next;
+    }
+    None
+}
+
+/// Glue runs of spaced-out single characters in `units`, writing the result to `out` (cleared
+/// first). Returns false, leaving `out` untouched, when there is nothing to glue: most messages
+/// have no such run, and the caller then keeps using `units` without a copy.
+pub(crate) fn glue(units: &[Unit], out: &mut Vec<Unit>) -> bool {
+    // Reused for every run: single-letter words ("i", "a") start a run on almost every message,
+    // and allocating per run was a measurable share of normalisation.
+    let mut atoms: Vec<usize> = Vec::new();
+    // For every atom after the first: the position of a space in the separator before it.
+    let mut space_before: Vec<Option<usize>> = Vec::new();
+    // `units[..copied]` is already in `out` (once something was glued).
+    let mut copied = 0;
+    let mut changed = false;
+    let mut from = 0;
+    while let Some(i) = next_atom(units, from) {
         // Collect the run of atoms starting at i: positions of atoms, and whether any
         // separator contained a space.
-        let mut atoms = vec![i];
-        // For every atom after the first: the position of a space in the separator before it.
-        let mut space_before: Vec<Option<usize>> = vec![None];
+        atoms.clear();
+        atoms.push(i);
+        space_before.clear();
+        space_before.push(None);
         let mut spaced = false;
         let mut cursor = i + 1;
         loop {
@@ -82,28 +106,38 @@ pub(crate) fn glue(units: &[Unit], out: &mut Vec<Unit>) {
             .filter(|&&a| units[a].ch.is_alphabetic())
             .count();
         let glued = letters >= 1 && (atoms.len() >= 3 || (atoms.len() == 2 && !spaced));
-        if glued {
-            // "y*o*u w*i*l*l": when letters are joined by punctuation, a space between two of
-            // them is the gap between words, not one more separator ("k i l l" has only spaces
-            // and is one word).
-            let tight = space_before[1..].iter().any(Option::is_none);
-            for (n, &a) in atoms.iter().enumerate() {
-                let mut unit = units[a];
-                match space_before[n] {
-                    Some(space) if tight => {
-                        out.push(units[space]);
-                        unit.soft_break = false;
-                    }
-                    _ => unit.soft_break = n > 0,
-                }
-                out.push(unit);
-            }
-            i = atoms[atoms.len() - 1] + 1;
-        } else {
-            out.push(units[i]);
-            i += 1;
+        if !glued {
+            from = i + 1;
+            continue;
         }
+        if !changed {
+            out.clear();
+            out.reserve(units.len());
+            changed = true;
+        }
+        out.extend_from_slice(&units[copied..i]);
+        // "y*o*u w*i*l*l": when letters are joined by punctuation, a space between two of
+        // them is the gap between words, not one more separator ("k i l l" has only spaces
+        // and is one word).
+        let tight = space_before[1..].iter().any(Option::is_none);
+        for (n, &a) in atoms.iter().enumerate() {
+            let mut unit = units[a];
+            match space_before[n] {
+                Some(space) if tight => {
+                    out.push(units[space]);
+                    unit.soft_break = false;
+                }
+                _ => unit.soft_break = n > 0,
+            }
+            out.push(unit);
+        }
+        from = atoms[atoms.len() - 1] + 1;
+        copied = from;
     }
+    if changed {
+        out.extend_from_slice(&units[copied..]);
+    }
+    changed
 }
 
 #[cfg(test)]
@@ -116,8 +150,8 @@ mod tests {
             .map(|(i, c)| Unit::new(c, i, i + c.len_utf8()))
             .collect();
         let mut out = Vec::new();
-        glue(&units, &mut out);
-        out.iter().map(|u| u.ch).collect()
+        let glued = if glue(&units, &mut out) { &out } else { &units };
+        glued.iter().map(|u| u.ch).collect()
     }
 
     #[test]

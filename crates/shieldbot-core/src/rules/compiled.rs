@@ -230,7 +230,7 @@ impl CompiledRules {
             }
         }
         if let Some(group) = &self.folded_regexes {
-            for index in group.set.matches(text.folded()).iter() {
+            for index in group.matching(text.folded()) {
                 if let Some(m) = group.regexes[index].find(text.folded()) {
                     raw.push(Candidate {
                         rule: group.rules[index],
@@ -241,7 +241,7 @@ impl CompiledRules {
             }
         }
         if let Some(group) = &self.original_regexes {
-            for index in group.set.matches(original).iter() {
+            for index in group.matching(original) {
                 if let Some(m) = group.regexes[index].find(original) {
                     raw.push(Candidate {
                         rule: group.rules[index],
@@ -258,6 +258,10 @@ impl CompiledRules {
     /// boundary inside a longer hit ("kill you" inside "k.i.l.l.y.o.u.r.s.e.l.f"); keep the
     /// first hit per rule, ordered by position.
     fn resolve(&self, mut raw: Vec<Candidate>) -> Vec<RuleHit> {
+        // Most messages match nothing: skip the bookkeeping (one allocation per rule count).
+        if raw.is_empty() {
+            return Vec::new();
+        }
         let allowed: Vec<Range<usize>> = raw
             .iter()
             .filter(|c| self.rules[c.rule].action == Action::Allow)
@@ -298,6 +302,19 @@ impl CompiledRules {
             });
         }
         hits
+    }
+}
+
+impl RegexGroup {
+    /// Indexes of the regexes that match `text`. Most messages match none, and asking the set
+    /// whether anything matches is a plain forward scan, several times cheaper than the
+    /// overlapping search that names every match; that search runs only when there is one.
+    fn matching(&self, text: &str) -> impl Iterator<Item = usize> {
+        self.set
+            .is_match(text)
+            .then(|| self.set.matches(text))
+            .into_iter()
+            .flatten()
     }
 }
 

@@ -101,17 +101,38 @@ const WORD_END: u32 = '>' as u32;
 
 /// Calls `emit` with the bucket of every feature of `text` (repeats included), and returns how
 /// many it emitted.
-pub fn for_each_feature(text: &str, config: &FeatureConfig, emit: impl FnMut(usize)) -> usize {
+pub fn for_each_feature(text: &str, config: &FeatureConfig, mut emit: impl FnMut(usize)) -> usize {
+    for_each_feature_batch(text, config, |batch| {
+        batch.iter().for_each(|&bucket| emit(bucket as usize))
+    })
+}
+
+/// How many buckets [`for_each_feature_batch`] hands over at most at a time.
+pub const FEATURE_BATCH: usize = 32;
+
+/// [`for_each_feature`] in batches: calls `emit` with consecutive slices of at most
+/// [`FEATURE_BATCH`] buckets, in the same order. Inference uses this: one call per batch instead
+/// of one per feature keeps the per-feature work to hashing and a store.
+pub fn for_each_feature_batch(
+    text: &str,
+    config: &FeatureConfig,
+    emit: impl FnMut(&[u32]),
+) -> usize {
     let mut extractor = Extractor {
         config,
         mask: (config.buckets() - 1) as u64,
-        emit,
-        count: 0,
+        out: Batcher {
+            emit,
+            buckets: [0; FEATURE_BATCH],
+            handed_over: 0,
+        },
+        pending: 0,
         words: 0,
         previous_word: None,
         before_previous_word: None,
-        word: [0; MAX_WORD_CHARS + 2],
     };
+    // The current word's characters at 1..=len, with room for the boundary marks.
+    let mut chars = [0u32; MAX_WORD_CHARS + 2];
     let mut word_len = 0usize;
     let mut word_hash = FNV_OFFSET;
     let mut in_word = false;
@@ -127,14 +148,14 @@ pub fn for_each_feature(text: &str, config: &FeatureConfig, emit: impl FnMut(usi
             }
             word_hash = (word_hash ^ c as u64).wrapping_mul(FNV_PRIME);
             if word_len < MAX_WORD_CHARS {
-                extractor.word[word_len + 1] = c as u32;
+                chars[word_len + 1] = c as u32;
                 word_len += 1;
             }
             continue;
         }
         if in_word {
             in_word = false;
-            extractor.word(word_hash, Some(word_len));
+            extractor.word(word_hash, Some(marked(&mut chars, word_len)));
         }
         let marks = self_marks(config, c);
         if marks || (!c.is_whitespace() && !c.is_ascii_punctuation() && !c.is_control()) {
@@ -143,14 +164,15 @@ pub fn for_each_feature(text: &str, config: &FeatureConfig, emit: impl FnMut(usi
         }
     }
     if in_word {
-        extractor.word(word_hash, Some(word_len));
+        extractor.word(word_hash, Some(marked(&mut chars, word_len)));
     }
     // A message without words has no evidence at all, not even of its length.
     if config.length_tokens && extractor.words > 0 {
         let bucket = length_bucket(extractor.words);
         extractor.push(SEED_LENGTH ^ bucket);
     }
-    extractor.count
+    extractor.out.hand_over(extractor.pending);
+    extractor.out.handed_over
 }
 
 /// The length class of a message of `words` (>= 1) tokens (see [`FeatureConfig::length_tokens`]).
@@ -172,30 +194,62 @@ fn self_marks(config: &FeatureConfig, c: char) -> bool {
 }
 
 /// The running state of one extraction.
-struct Extractor<'a, F: FnMut(usize)> {
+struct Extractor<'a, F: FnMut(&[u32])> {
     config: &'a FeatureConfig,
     mask: u64,
-    emit: F,
-    count: usize,
+    out: Batcher<F>,
+    /// Buckets in `out` not yet handed over: `out.buckets[..pending]`.
+    pending: usize,
     /// Word tokens seen so far.
     words: usize,
     previous_word: Option<u64>,
     before_previous_word: Option<u64>,
-    /// The current word's characters at 1..=len, with room for the boundary marks.
-    word: [u32; MAX_WORD_CHARS + 2],
 }
 
-impl<F: FnMut(usize)> Extractor<'_, F> {
-    #[inline]
-    fn push(&mut self, hash: u64) {
-        (self.emit)((finalise(hash) & self.mask) as usize);
-        self.count += 1;
+/// Buckets on their way to `emit`.
+struct Batcher<F: FnMut(&[u32])> {
+    emit: F,
+    buckets: [u32; FEATURE_BATCH],
+    /// Buckets handed over so far.
+    handed_over: usize,
+}
+
+impl<F: FnMut(&[u32])> Batcher<F> {
+    // Once per batch: kept out of line so the hashing loops that call it stay small.
+    #[inline(never)]
+    fn hand_over(&mut self, len: usize) {
+        if len > 0 {
+            (self.emit)(&self.buckets[..len]);
+            self.handed_over += len;
+        }
     }
 
-    /// A finished word: its unigram, the bigram with the word before, and (when `chars` gives
-    /// the stored length) its character n-grams.
+    /// Stores the bucket of `hash` at `*len`, handing the batch over when it is full. The
+    /// length lives in the caller's local variable, not in `self`: a field would be reloaded
+    /// and stored around every bucket (the hand-over call in the loop keeps the compiler from
+    /// holding it in a register), a serial dependency through memory on the hottest path.
+    #[inline(always)]
+    fn put(&mut self, mask: u64, len: &mut usize, hash: u64) {
+        // The mask keeps buckets below 2^24 (`FeatureConfig::is_valid`), so they fit in u32.
+        self.buckets[*len] = (finalise(hash) & mask) as u32;
+        *len += 1;
+        if *len == FEATURE_BATCH {
+            self.hand_over(FEATURE_BATCH);
+            *len = 0;
+        }
+    }
+}
+
+impl<F: FnMut(&[u32])> Extractor<'_, F> {
     #[inline]
-    fn word(&mut self, word_hash: u64, chars: Option<usize>) {
+    fn push(&mut self, hash: u64) {
+        self.out.put(self.mask, &mut self.pending, hash);
+    }
+
+    /// A finished word: its unigram, the bigram with the word before, and (when `marked` gives
+    /// its characters between boundary marks, see [`marked`]) its character n-grams.
+    #[inline]
+    fn word(&mut self, word_hash: u64, marked: Option<&[u32]>) {
         self.words += 1;
         if self.config.word_unigrams {
             self.push(word_hash ^ SEED_UNIGRAM);
@@ -214,25 +268,43 @@ impl<F: FnMut(usize)> Extractor<'_, F> {
         }
         self.before_previous_word = self.previous_word;
         self.previous_word = Some(word_hash);
-        if let (Some(len), true) = (chars, self.config.char_min > 0) {
-            self.word[0] = WORD_START;
-            self.word[len + 1] = WORD_END;
+        if let (Some(word), true) = (marked, self.config.char_min > 0) {
             let min = self.config.char_min as usize;
             let max = self.config.char_max as usize;
-            let marked = len + 2;
-            for start in 0..marked {
-                let mut hash = SEED_CHAR;
-                let longest = max.min(marked - start);
-                for n in 0..longest {
-                    let c = self.word[start + n];
+            let mask = self.mask;
+            let mut pending = self.pending;
+            for start in 0..word.len() {
+                let longest = max.min(word.len() - start);
+                if longest < min {
+                    // Every later start is shorter still.
+                    break;
+                }
+                let gram = &word[start..start + longest];
+                // The hash of an n-gram extends the hash of its prefix; prefixes shorter than
+                // `min` are hashed but not features.
+                let mut hash = gram[..min - 1]
+                    .iter()
+                    .fold(SEED_CHAR, |h, &c| (h ^ c as u64).wrapping_mul(FNV_PRIME));
+                for (n, &c) in gram.iter().enumerate().skip(min - 1) {
                     hash = (hash ^ c as u64).wrapping_mul(FNV_PRIME);
-                    if n + 1 >= min && !(n == 0 && (c == WORD_START || c == WORD_END)) {
-                        self.push(hash ^ (n as u64 + 1));
+                    // A boundary mark alone is not a character n-gram (only when min is 1).
+                    if n == 0 && (c == WORD_START || c == WORD_END) {
+                        continue;
                     }
+                    self.out.put(mask, &mut pending, hash ^ (n as u64 + 1));
                 }
             }
+            self.pending = pending;
         }
     }
+}
+
+/// The word stored at `chars[1..=len]` with its boundary marks: `<word>`.
+#[inline]
+fn marked(chars: &mut [u32; MAX_WORD_CHARS + 2], len: usize) -> &[u32] {
+    chars[0] = WORD_START;
+    chars[len + 1] = WORD_END;
+    &chars[..len + 2]
 }
 
 /// A 64-bit mixer (murmur3's finaliser) so nearby hashes land in unrelated buckets.
@@ -249,7 +321,7 @@ fn finalise(mut h: u64) -> u64 {
 /// The buckets of `text` collected into a vector (used in training, where features are cached).
 pub fn features(text: &str, config: &FeatureConfig) -> Vec<u32> {
     let mut out = Vec::with_capacity(text.len() * 3);
-    for_each_feature(text, config, |b| out.push(b as u32));
+    for_each_feature_batch(text, config, |batch| out.extend_from_slice(batch));
     out
 }
 
@@ -370,6 +442,23 @@ mod tests {
             features("hi there", &with_length).last()
         );
         assert!(features("", &with_length).is_empty());
+    }
+
+    #[test]
+    fn batches_hand_over_every_feature_in_order() {
+        let c = FeatureConfig::default();
+        let text = "a long message with many words, more than one batch of features ".repeat(5);
+        let mut one_by_one = Vec::new();
+        let n = for_each_feature(&text, &c, |b| one_by_one.push(b as u32));
+        assert!(n > 3 * FEATURE_BATCH);
+        assert_eq!(n, one_by_one.len());
+        let mut batches = Vec::new();
+        let m = for_each_feature_batch(&text, &c, |batch| {
+            assert!(!batch.is_empty() && batch.len() <= FEATURE_BATCH);
+            batches.extend_from_slice(batch);
+        });
+        assert_eq!(m, n);
+        assert_eq!(batches, one_by_one);
     }
 
     #[test]

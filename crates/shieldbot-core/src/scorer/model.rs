@@ -17,7 +17,7 @@
 //! end 4  CRC-32 (IEEE) of every byte before it
 //! ```
 
-use super::features::{for_each_feature, FeatureConfig};
+use super::features::{for_each_feature_batch, FeatureConfig, FEATURE_BATCH};
 use super::{Head, Scorer, Scores, HEADS};
 use crate::normalise::Normalised;
 
@@ -150,22 +150,23 @@ impl Model {
 
     /// Uncalibrated logits of every head for already-folded text.
     pub fn logits(&self, folded: &str) -> [f32; HEADS] {
-        // Buckets are gathered in batches and summed in a tight loop: i16 lanes (16 x i8 rows)
-        // vectorise well and a batch of BATCH rows cannot overflow them (BATCH * 127 < 2^15).
-        const BATCH: usize = 256;
+        // Buckets arrive in batches and are summed in a tight loop: i16 lanes (16 x i8 rows)
+        // vectorise well and a batch cannot overflow them (FEATURE_BATCH * 127 < 2^15).
+        const _: () = assert!(FEATURE_BATCH * 127 < i16::MAX as usize);
         let mut sums = [0i32; LANES];
-        let mut batch = [0u32; BATCH];
-        let mut len = 0usize;
         let weights = &self.weights;
-        let n = for_each_feature(folded, &self.features, |bucket| {
-            batch[len] = bucket as u32;
-            len += 1;
-            if len == BATCH {
-                add_rows(weights, &batch, &mut sums);
-                len = 0;
-            }
+        // Software pipelining: the rows of a batch are scattered over megabytes and are mostly
+        // cache misses, so they are prefetched when the batch arrives and summed only when the
+        // next one does; the memory latency overlaps the hashing of the next batch.
+        let mut pending = [0u32; FEATURE_BATCH];
+        let mut pending_len = 0;
+        let n = for_each_feature_batch(folded, &self.features, |batch| {
+            prefetch_rows(weights, batch);
+            add_rows(weights, &pending[..pending_len], &mut sums);
+            pending[..batch.len()].copy_from_slice(batch);
+            pending_len = batch.len();
         });
-        add_rows(weights, &batch[..len], &mut sums);
+        add_rows(weights, &pending[..pending_len], &mut sums);
         let norm = self.features.feature_value(n);
         let mut logits = [0f32; HEADS];
         for h in 0..HEADS {
@@ -353,6 +354,22 @@ impl Scorer for Model {
     fn score(&self, text: &Normalised) -> Scores {
         self.score_folded(text.folded())
     }
+}
+
+/// Asks the processor to start loading the weight rows of `buckets` into cache.
+#[inline]
+fn prefetch_rows(weights: &[[i8; LANES]], buckets: &[u32]) {
+    #[cfg(target_arch = "x86_64")]
+    for &bucket in buckets {
+        if let Some(row) = weights.get(bucket as usize) {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            // SAFETY: a prefetch is only a hint: it never faults and reads nothing into the
+            // program, and `row` is a valid reference anyway. SSE is part of x86_64's baseline.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(row.as_ptr()) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (weights, buckets);
 }
 
 /// Adds the weight rows of `buckets` into `sums`.
