@@ -6,22 +6,28 @@
 //!
 //! The abusive and harmless texts come from `tests/data/bot_messages.tsv`.
 
-mod bot_events;
+mod support;
 
-use chrono::{Duration as Days, Utc};
-use localcord::{Disconnect, LocalDiscord, NewMessage, RecordedRequest, RestFault, SlashCommand};
+use chrono::Duration as Days;
+use localcord::{Disconnect, LocalDiscord, NewMessage, RecordedRequest, RestFault, WaitTimeout};
 use serde_json::Value;
-use shieldbot::bot::{Action, Bot, BotEvent, BotHandle, BotOptions, Endpoint, Judged};
-use shieldbot::config::{Config, Token};
+use shieldbot::bot::{Action, BotEvent, BotHandle, BotOptions};
+use shieldbot::config::Config;
 use shieldbot::store::{AlertTarget, NewQuarantine, RecordId, Removal, Store};
-use shieldbot_core::verdict::{Reason, ReasonSource};
-use shieldbot_core::{Category, Severity, Verdict};
+use shieldbot_core::{Category, Severity};
 use std::collections::HashMap;
-use std::path::Path;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+use support::bot::{
+    fast_options, judged, judged_all, reopen_store, wait_event, wait_for_shield_commands, ChildBot,
+    DEFAULT_RULES,
+};
+use support::records::{rule_reason, verdict};
+use support::slash::{content, run_shield, user_option};
+use support::town::id_of;
+use support::WAIT;
 use tokio::sync::broadcast;
-
-const WAIT: Duration = Duration::from_secs(20);
 
 /// The lines of `tests/data/bot_messages.tsv`, by what the bot must do with them.
 struct Texts {
@@ -55,52 +61,35 @@ fn texts() -> Texts {
     t
 }
 
-/// A server with one guild, a protected person, a helper, and some members.
+/// The shared town (Jane, the protected person; Harriet, her helper; `#general`, `#helpers`)
+/// plus this file's members: a trusted account with an allow-listed role, a regular member and
+/// a day-old troll. Reads through to the shared town's fields (`town.server`, `town.jane`).
 struct Town {
-    server: LocalDiscord,
-    guild: u64,
-    general: u64,
-    helpers_channel: u64,
-    jane: u64,
-    helper: u64,
+    base: support::town::Town,
     trusted: u64,
     trusted_role: u64,
     regular: u64,
     troll: u64,
 }
 
-async fn town() -> Town {
-    let server = LocalDiscord::start().await.unwrap();
-    let now = Utc::now();
-    let guild = server.create_guild("Town hall");
-    let general = server.create_text_channel(guild, "general");
-    let helpers_channel = server.create_text_channel(guild, "helpers");
-    let trusted_role = server.create_role(guild, "staff", 0);
-    let jane = server.create_user("jane", now - Days::days(3000));
-    let helper = server.create_user("harriet", now - Days::days(2000));
-    let trusted = server.create_user("press_office", now - Days::days(1500));
-    let regular = server.create_user("regular_rosa", now - Days::days(900));
-    let troll = server.create_user("troll_001", now - Days::days(1));
-    for (user, roles) in [
-        (jane, vec![]),
-        (helper, vec![]),
-        (trusted, vec![trusted_role]),
-        (regular, vec![]),
-        (troll, vec![]),
-    ] {
-        server.add_member(guild, user, now - Days::days(30), &roles);
+impl Deref for Town {
+    type Target = support::town::Town;
+
+    fn deref(&self) -> &Self::Target {
+        &self.base
     }
+}
+
+async fn town() -> Town {
+    let base = support::town::Town::new().await;
+    let trusted_role = base.server.create_role(base.guild, "staff", 0);
+    let member = Days::days(30);
     Town {
-        server,
-        guild,
-        general,
-        helpers_channel,
-        jane,
-        helper,
-        trusted,
+        trusted: base.member("press_office", Days::days(1500), member, &[trusted_role]),
+        regular: base.member("regular_rosa", Days::days(900), member, &[]),
+        troll: base.member("troll_001", Days::days(1), member, &[]),
         trusted_role,
-        regular,
-        troll,
+        base,
     }
 }
 
@@ -135,7 +124,7 @@ auto_shield = false
 [filter]
 rule_packs = ["{rules}"]
 "#,
-        rules = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rules/default.toml"),
+        rules = DEFAULT_RULES,
         store = store.display(),
         guild = town.guild,
         helper = town.helper,
@@ -145,25 +134,15 @@ rule_packs = ["{rules}"]
     )
 }
 
-/// Open the store the bot used once it has let go of it. After a fresh IDENTIFY (close 4009)
-/// serenity's `shutdown_all` can leave the restarted shard's task running a little longer,
-/// holding the store's file lock until it ends.
-async fn reopen_store(path: &Path) -> Store {
-    for _ in 0..100 {
-        if let Ok(store) = Store::open(path) {
-            return store;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Store::open(path).unwrap()
-}
-
-fn fast_options() -> BotOptions {
-    BotOptions {
-        delete_backoff_start: Duration::from_millis(20),
-        delete_backoff_max: Duration::from_millis(200),
-        ..BotOptions::default()
-    }
+/// Write this file's config to `dir/shieldbot.toml`, with the store at `dir/store`.
+fn write_config(town: &Town, dir: &Path, notify_protected: bool) -> PathBuf {
+    let config_path = dir.join("shieldbot.toml");
+    std::fs::write(
+        &config_path,
+        config_text(town, &dir.join("store"), notify_protected),
+    )
+    .unwrap();
+    config_path
 }
 
 /// Start the bot in-process, as `shieldbot run` does: config file `dir/shieldbot.toml`, store
@@ -173,76 +152,14 @@ async fn start_bot(
     dir: &Path,
     notify_protected: bool,
 ) -> (BotHandle, broadcast::Receiver<BotEvent>) {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-    let config_path = dir.join("shieldbot.toml");
-    std::fs::write(
-        &config_path,
-        config_text(town, &dir.join("store"), notify_protected),
-    )
-    .unwrap();
+    let config_path = write_config(town, dir, notify_protected);
     let config = Config::load(&config_path).unwrap();
     let store = Store::open(&config.store_path).unwrap();
     let options = BotOptions {
         checker: Some(shieldbot::filter::load_checker(Some(&config_path)).unwrap()),
         ..fast_options()
     };
-    let handle = Bot::start(
-        config,
-        Token::new(town.server.bot_token()),
-        Endpoint::Local {
-            http_url: town.server.http_url(),
-        },
-        store,
-        options,
-    )
-    .await
-    .unwrap();
-    let mut events = handle.events();
-    // Ready, then the first backfill of the guild: from then on the bot sees every message.
-    wait_event(&mut events, |e| matches!(e, BotEvent::BackfillDone { .. })).await;
-    (handle, events)
-}
-
-async fn wait_event(
-    events: &mut broadcast::Receiver<BotEvent>,
-    want: impl FnMut(&BotEvent) -> bool,
-) -> BotEvent {
-    bot_events::wait_event_within(events, WAIT, want).await
-}
-
-/// Wait until the bot has judged `message_id` (live, edit or backfill).
-async fn judged(events: &mut broadcast::Receiver<BotEvent>, message_id: u64) -> Judged {
-    bot_events::judged_within(events, WAIT, message_id).await
-}
-
-/// Wait until the bot has judged every message in `ids`, in whatever order it finishes them.
-async fn judged_all(
-    events: &mut broadcast::Receiver<BotEvent>,
-    ids: &[u64],
-) -> HashMap<u64, Judged> {
-    let mut seen = HashMap::new();
-    while !ids.iter().all(|id| seen.contains_key(id)) {
-        if let BotEvent::Judged(j) = wait_event(events, |e| matches!(e, BotEvent::Judged(_))).await
-        {
-            seen.insert(j.message_id, j);
-        }
-    }
-    seen
-}
-
-fn post(town: &Town, author: u64, text: &str, mention_jane: bool) -> u64 {
-    let mut message = NewMessage::new(town.general, author, text);
-    if mention_jane {
-        message = message.mentioning(town.jane);
-    }
-    id_of(&town.server.post_message(message).unwrap())
-}
-
-fn id_of(message: &Value) -> u64 {
-    message["id"].as_str().unwrap().parse().unwrap()
+    support::bot::start_bot(town, config, store, options).await
 }
 
 fn deletes_of(server: &LocalDiscord, message_id: u64) -> Vec<RecordedRequest> {
@@ -277,10 +194,6 @@ fn successful_removals(server: &LocalDiscord, message_id: u64) -> usize {
         .iter()
         .filter(|r| (200..300).contains(&r.status))
         .count()
-}
-
-fn still_there(town: &Town, channel: u64, message_id: u64) -> bool {
-    town.server.message(channel, message_id).is_some()
 }
 
 /// The property checked after every test: quarantined text only ever went to the helpers'
@@ -336,14 +249,14 @@ async fn abusive_mentions_are_stored_then_deleted_and_the_rest_stays() {
     let dir = tempfile::tempdir().unwrap();
     let (bot, mut events) = start_bot(&town, dir.path(), false).await;
 
-    let abusive = post(&town, town.troll, &texts.quarantine[0], true);
+    let abusive = town.post(town.troll, &texts.quarantine[0], true);
     let kept: Vec<u64> = texts
         .keep
         .iter()
-        .map(|t| post(&town, town.regular, t, true))
+        .map(|t| town.post(town.regular, t, true))
         .collect();
-    let allow_listed = post(&town, town.trusted, &texts.quarantine[1], true);
-    let not_aimed = post(&town, town.troll, &texts.quarantine[2], false);
+    let allow_listed = town.post(town.trusted, &texts.quarantine[1], true);
+    let not_aimed = town.post(town.troll, &texts.quarantine[2], false);
 
     let all: Vec<u64> = [abusive, allow_listed, not_aimed]
         .into_iter()
@@ -395,9 +308,9 @@ async fn abusive_mentions_are_stored_then_deleted_and_the_rest_stays() {
         "{:?}",
         record.removal
     );
-    assert!(!still_there(&town, town.general, abusive));
+    assert!(!town.still_there(town.general, abusive));
     for id in kept.iter().chain([&allow_listed, &not_aimed]) {
-        assert!(still_there(&town, town.general, *id));
+        assert!(town.still_there(town.general, *id));
         assert!(removals_of(&town.server, *id).is_empty());
         assert!(store.get_by_message(*id).unwrap().is_none());
     }
@@ -414,7 +327,7 @@ async fn an_edit_that_adds_abuse_and_a_reply_without_mention_are_caught() {
 
     // An edit: kept at first, abusive after the edit.
     let first = &texts.keep[0];
-    let edited = post(&town, town.regular, first, true);
+    let edited = town.post(town.regular, first, true);
     assert_eq!(judged(&mut events, edited).await.action, Action::Kept);
     town.server
         .edit_message(
@@ -484,7 +397,7 @@ async fn an_edit_that_adds_abuse_and_a_reply_without_mention_are_caught() {
         assert_eq!(successful_removals(&town.server, id), 1);
         assert!(store.get_by_message(id).unwrap().is_some());
     }
-    assert!(still_there(&town, town.general, janes));
+    assert!(town.still_there(town.general, janes));
     assert_no_public_leak(&town, &store);
 }
 
@@ -496,10 +409,7 @@ async fn a_threat_reaches_helpers_privately_and_never_a_public_channel() {
     let (bot, mut events) = start_bot(&town, dir.path(), true).await;
 
     let threat_text = &texts.escalate[0];
-    let threat = post(&town, town.troll, threat_text, true);
-    let j = judged(&mut events, threat).await;
-    assert_eq!(j.action, Action::Escalated, "{j:?}");
-    let record_id = j.record_id.unwrap();
+    let (threat, record_id) = post_threat(&town, &mut events, threat_text).await;
 
     // The helpers' channel gets the evidence summary, raw text behind a spoiler.
     let server = &town.server;
@@ -550,7 +460,7 @@ async fn a_threat_reaches_helpers_privately_and_never_a_public_channel() {
     bot.shutdown().await.unwrap();
     let store = reopen_store(&dir.path().join("store")).await;
     assert!(store.get_by_message(threat).unwrap().unwrap().escalated());
-    assert!(!still_there(&town, town.general, threat));
+    assert!(!town.still_there(town.general, threat));
     assert_no_public_leak(&town, &store);
     // Nothing at all was posted anywhere but the helpers' channel and DMs.
     for r in server.requests_matching("POST", "/channels/*/messages") {
@@ -578,7 +488,7 @@ async fn failing_deletes_are_retried_until_done() {
     town.server
         .inject_rest_fault(RestFault::server_error("DELETE", route, 502).times(1));
 
-    let abusive = post(&town, town.troll, &texts.quarantine[0], true);
+    let abusive = town.post(town.troll, &texts.quarantine[0], true);
     let j = judged(&mut events, abusive).await;
     assert_eq!(j.action, Action::Quarantined);
     assert!(j.deleted_at.is_none(), "the first DELETE was answered 429");
@@ -603,19 +513,48 @@ async fn failing_deletes_are_retried_until_done() {
         store.get_by_message(abusive).unwrap().unwrap().removal,
         Removal::Deleted { .. }
     ));
-    assert!(!still_there(&town, town.general, abusive));
+    assert!(!town.still_there(town.general, abusive));
     assert_no_public_leak(&town, &store);
 }
 
-/// The `i`th message of a raid mentioning Jane: every third abusive. Returns (abusive?, text).
-fn raid_message(texts: &Texts, i: usize) -> (bool, String) {
-    if matches!(i % 3, 0) {
-        let pool = &texts.quarantine;
-        (true, format!("{} ({i})", pool[i / 3 % pool.len()]))
-    } else {
-        let pool = &texts.keep;
-        (false, format!("{} ({i})", pool[i % pool.len()]))
+/// The messages of a raid mentioning Jane, by what the bot must do with them.
+#[derive(Default)]
+struct Raid {
+    abusive: Vec<u64>,
+    kept: Vec<u64>,
+}
+
+impl Raid {
+    /// Post the `i`th message of the raid, from one of `raiders`: every third is abusive.
+    fn post(&mut self, town: &Town, texts: &Texts, raiders: &[u64], i: usize) {
+        let author = raiders[i % raiders.len()];
+        if matches!(i % 3, 0) {
+            let pool = &texts.quarantine;
+            let text = format!("{} ({i})", pool[i / 3 % pool.len()]);
+            self.abusive.push(town.post(author, &text, true));
+        } else {
+            let pool = &texts.keep;
+            let text = format!("{} ({i})", pool[i % pool.len()]);
+            self.kept.push(town.post(author, &text, true));
+        }
     }
+}
+
+/// `n` raiders: accounts three hours old that joined five minutes ago.
+fn raiders(town: &Town, n: usize) -> Vec<u64> {
+    (0..n)
+        .map(|i| town.member(&format!("raider{i}"), Days::hours(3), Days::minutes(5), &[]))
+        .collect()
+}
+
+/// Wait until none of `ids` is left in `#general`.
+async fn all_deleted(town: &Town, ids: &[u64], timeout: Duration) -> Result<(), WaitTimeout> {
+    town.server
+        .wait_until(
+            |s| ids.iter().all(|id| s.message(town.general, *id).is_none()),
+            timeout,
+        )
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -624,27 +563,11 @@ async fn websocket_drops_during_a_raid_miss_nothing() {
     let town = town().await;
     let dir = tempfile::tempdir().unwrap();
     let (bot, _events) = start_bot(&town, dir.path(), false).await;
-    let raiders: Vec<u64> = (0..20)
-        .map(|i| {
-            let u = town
-                .server
-                .create_user(&format!("raider{i}"), Utc::now() - Days::hours(3));
-            town.server
-                .add_member(town.guild, u, Utc::now() - Days::minutes(5), &[]);
-            u
-        })
-        .collect();
-    let mut abusive = Vec::new();
-    let mut kept = Vec::new();
+    let raiders = raiders(&town, 20);
+    let mut raid = Raid::default();
     let mut dropped = 0;
     for i in 0..300 {
-        let (bad, text) = raid_message(&texts, i);
-        let id = post(&town, raiders[i % raiders.len()], &text, true);
-        if bad {
-            abusive.push(id);
-        } else {
-            kept.push(id);
-        }
+        raid.post(&town, &texts, &raiders, i);
         if [50, 100, 150, 180, 220].contains(&i) {
             // Drop a live connection (the bot reconnects between drops; posting goes on).
             town.server
@@ -665,18 +588,11 @@ async fn websocket_drops_during_a_raid_miss_nothing() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
-    let server = &town.server;
-    server
-        .wait_until(
-            |s| {
-                abusive
-                    .iter()
-                    .all(|id| s.message(town.general, *id).is_none())
-            },
-            Duration::from_secs(30),
-        )
+    let Raid { abusive, kept } = raid;
+    all_deleted(&town, &abusive, Duration::from_secs(30))
         .await
         .expect("every abusive message of the raid is deleted");
+    let server = &town.server;
     assert_eq!(dropped, 5, "every drop hit a live connection");
     // Every dropped connection was followed by a RESUME or, after 4009, a fresh IDENTIFY.
     server
@@ -706,19 +622,9 @@ async fn websocket_drops_during_a_raid_miss_nothing() {
         assert_eq!(done, 1, "message {id} removed {done} times");
     }
     for id in &kept {
-        assert!(still_there(&town, town.general, *id));
+        assert!(town.still_there(town.general, *id));
     }
     assert_no_public_leak(&town, &store);
-}
-
-/// A child process killed (SIGKILL) when dropped, so a failing test leaves no bot behind.
-struct ChildBot(std::process::Child);
-
-impl Drop for ChildBot {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// kill -9 of the real `shieldbot run` binary in the middle of a 2,000-message raid, then a
@@ -729,38 +635,13 @@ async fn restart_after_kill_mid_raid_quarantines_everything_once() {
     let town = town().await;
     let dir = tempfile::tempdir().unwrap();
     let store_dir = dir.path().join("store");
-    let config_path = dir.path().join("shieldbot.toml");
-    std::fs::write(&config_path, config_text(&town, &store_dir, false)).unwrap();
-    let spawn = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_shieldbot"))
-            .args(["run", "--config"])
-            .arg(&config_path)
-            .args(["--api-url", &town.server.http_url()])
-            .env("SHIELDBOT_TOKEN", town.server.bot_token())
-            .env(
-                "RUST_LOG",
-                std::env::var("CHILD_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .map(ChildBot)
-            .unwrap()
-    };
-    let raiders: Vec<u64> = (0..50)
-        .map(|i| {
-            let u = town
-                .server
-                .create_user(&format!("raider{i}"), Utc::now() - Days::hours(3));
-            town.server
-                .add_member(town.guild, u, Utc::now() - Days::minutes(5), &[]);
-            u
-        })
-        .collect();
+    let config_path = write_config(&town, dir.path(), false);
+    let spawn = || ChildBot::spawn(&town, &config_path);
+    let raiders = raiders(&town, 50);
 
     let mut child = spawn();
     town.server.wait_for_ready(WAIT).await.unwrap();
-    let mut abusive = Vec::new();
-    let mut kept = Vec::new();
+    let mut raid = Raid::default();
     let total = 2000;
     let kill_at = 700;
     for i in 0..total {
@@ -770,7 +651,7 @@ async fn restart_after_kill_mid_raid_quarantines_everything_once() {
             server
                 .wait_until(
                     |s| {
-                        abusive
+                        raid.abusive
                             .iter()
                             .any(|id| s.message(town.general, *id).is_none())
                     },
@@ -778,20 +659,14 @@ async fn restart_after_kill_mid_raid_quarantines_everything_once() {
                 )
                 .await
                 .unwrap();
-            child.0.kill().unwrap();
-            child.0.wait().unwrap();
+            child.kill();
         }
-        let (bad, text) = raid_message(&texts, i);
-        let id = post(&town, raiders[i % raiders.len()], &text, true);
-        if bad {
-            abusive.push(id);
-        } else {
-            kept.push(id);
-        }
+        raid.post(&town, &texts, &raiders, i);
         if i % 50 == 0 {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
+    let Raid { abusive, kept } = raid;
     let deleted_before_restart = abusive
         .iter()
         .filter(|id| successful_removals(&town.server, **id) > 0)
@@ -801,18 +676,8 @@ async fn restart_after_kill_mid_raid_quarantines_everything_once() {
         "the kill came too late to test anything"
     );
 
-    let mut child = spawn();
-    let all_gone = town
-        .server
-        .wait_until(
-            |s| {
-                abusive
-                    .iter()
-                    .all(|id| s.message(town.general, *id).is_none())
-            },
-            Duration::from_secs(60),
-        )
-        .await;
+    let child = spawn();
+    let all_gone = all_deleted(&town, &abusive, Duration::from_secs(60)).await;
     let left = abusive
         .iter()
         .filter(|id| town.server.message(town.general, **id).is_some())
@@ -823,13 +688,7 @@ async fn restart_after_kill_mid_raid_quarantines_everything_once() {
         abusive.len()
     );
     // Graceful stop (SIGTERM): the store is flushed and unlocked.
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = child.0.wait().unwrap();
-    assert!(exit.success(), "shieldbot run exited with {exit}");
+    child.terminate();
 
     let store = Store::open(&store_dir).unwrap();
     assert_eq!(
@@ -849,9 +708,30 @@ async fn restart_after_kill_mid_raid_quarantines_everything_once() {
         assert_eq!(done, 1, "message {id} removed {done} times");
     }
     for id in &kept {
-        assert!(still_there(&town, town.general, *id));
+        assert!(town.still_there(town.general, *id));
     }
     assert_no_public_leak(&town, &store);
+}
+
+/// Whether a message the bot sent names quarantine record `record_id` (as `#id`).
+fn names_record(message: &Value, record_id: u64) -> bool {
+    message["content"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("#{record_id}"))
+}
+
+/// Post `text` by the troll at Jane and check the bot escalates it; the message's and the
+/// quarantine record's ids.
+async fn post_threat(
+    town: &Town,
+    events: &mut broadcast::Receiver<BotEvent>,
+    text: &str,
+) -> (u64, u64) {
+    let threat = town.post(town.troll, text, true);
+    let j = judged(events, threat).await;
+    assert_eq!(j.action, Action::Escalated, "{j:?}");
+    (threat, j.record_id.unwrap())
 }
 
 /// Wait until the store says the alert of `record_id` is settled (every destination served).
@@ -871,15 +751,40 @@ async fn alert_settled(store: &Store, record_id: u64) {
 }
 
 /// Statuses of the bot's posts to the helpers' channel, in order.
-fn helpers_channel_posts(town: &Town) -> Vec<u16> {
-    town.server
-        .requests_matching(
-            "POST",
-            &format!("/channels/{}/messages", town.helpers_channel),
-        )
+fn helpers_channel_posts(server: &LocalDiscord, town: &Town) -> Vec<u16> {
+    server
+        .requests_matching("POST", &helpers_channel_route(town))
         .iter()
         .map(|r| r.status)
         .collect()
+}
+
+fn helpers_channel_route(town: &Town) -> String {
+    format!("/channels/{}/messages", town.helpers_channel)
+}
+
+/// The helpers' channel answers `status` to the bot's next `times` posts.
+fn fail_helpers_channel(town: &Town, status: u16, times: usize) {
+    let route = helpers_channel_route(town);
+    town.server
+        .inject_rest_fault(RestFault::server_error("POST", &route, status).times(times));
+}
+
+/// Wait until the helpers' channel has answered 503 to the bot at least twice.
+async fn refused_twice(town: &Town) {
+    town.server
+        .wait_until(
+            |s| {
+                helpers_channel_posts(s, town)
+                    .iter()
+                    .filter(|status| **status == 503)
+                    .count()
+                    >= 2
+            },
+            WAIT,
+        )
+        .await
+        .unwrap();
 }
 
 /// The helpers' channel answers 500 four times: the alert is retried with backoff and arrives
@@ -890,30 +795,20 @@ async fn a_failing_helpers_channel_gets_the_alert_once_it_recovers() {
     let town = town().await;
     let dir = tempfile::tempdir().unwrap();
     let (bot, mut events) = start_bot(&town, dir.path(), false).await;
-    town.server.inject_rest_fault(
-        RestFault::server_error(
-            "POST",
-            &format!("/channels/{}/messages", town.helpers_channel),
-            500,
-        )
-        .times(4),
-    );
+    fail_helpers_channel(&town, 500, 4);
 
-    let threat = post(&town, town.troll, &texts.escalate[0], true);
-    let j = judged(&mut events, threat).await;
-    assert_eq!(j.action, Action::Escalated, "{j:?}");
-    let record_id = j.record_id.unwrap();
+    let (threat, record_id) = post_threat(&town, &mut events, &texts.escalate[0]).await;
     alert_settled(bot.store(), record_id).await;
     // Time for any stray repeat to show.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    assert_eq!(helpers_channel_posts(&town), vec![500, 500, 500, 500, 200]);
+    assert_eq!(
+        helpers_channel_posts(&town.server, &town),
+        vec![500, 500, 500, 500, 200]
+    );
     let posted = town.server.channel_messages(town.helpers_channel);
     assert_eq!(posted.len(), 1, "{posted:?}");
-    assert!(posted[0]["content"]
-        .as_str()
-        .unwrap()
-        .contains(&format!("#{record_id}")));
+    assert!(names_record(&posted[0], record_id));
     let dms = town.server.dms_to(town.helper);
     assert_eq!(dms.len(), 1, "the helper's DM was sent again: {dms:?}");
     let task = bot.store().alert(RecordId(record_id)).unwrap().unwrap();
@@ -926,7 +821,7 @@ async fn a_failing_helpers_channel_gets_the_alert_once_it_recovers() {
     let store = bot.store().clone();
     bot.shutdown().await.unwrap();
     assert!(store.pending_alerts().unwrap().is_empty());
-    assert!(!still_there(&town, town.general, threat));
+    assert!(!town.still_there(town.general, threat));
     assert_no_public_leak(&town, &store);
 }
 
@@ -942,20 +837,17 @@ fn threat_record(town: &Town, message_id: u64, content: &str) -> NewQuarantine {
         content: content.to_string(),
         attachment_urls: vec![],
         edits: vec![],
-        verdict: Verdict::Escalate {
-            category: Category::Threat,
-            severity: Severity::HIGH,
-            reasons: vec![Reason {
-                source: ReasonSource::Rule {
-                    rule: "threat".into(),
-                },
-                category: Category::Threat,
-                severity: Severity::HIGH,
-                span: None,
-                quote: None,
-                detail: "threat rule".into(),
-            }],
-        },
+        verdict: verdict(
+            true,
+            Category::Threat,
+            Severity::HIGH,
+            vec![rule_reason(
+                "threat",
+                Category::Threat,
+                Severity::HIGH,
+                "threat rule",
+            )],
+        ),
         scores: Default::default(),
     }
 }
@@ -984,50 +876,18 @@ async fn alerts_owed_by_an_earlier_run_are_sent_on_start_exactly_once() {
     alert_settled(bot.store(), first).await;
     let posted = town.server.channel_messages(town.helpers_channel);
     assert_eq!(posted.len(), 1);
-    assert!(posted[0]["content"]
-        .as_str()
-        .unwrap()
-        .contains(&format!("#{first}")));
+    assert!(names_record(&posted[0], first));
     assert_eq!(town.server.dms_to(town.helper).len(), 1);
 
     // (2) The helpers' channel fails through the end of this run.
-    town.server.inject_rest_fault(
-        RestFault::server_error(
-            "POST",
-            &format!("/channels/{}/messages", town.helpers_channel),
-            503,
-        )
-        .times(100_000),
-    );
-    let threat = post(
-        &town,
-        town.troll,
-        &texts.escalate[1 % texts.escalate.len()],
-        true,
-    );
-    let j = judged(&mut events, threat).await;
-    assert_eq!(j.action, Action::Escalated, "{j:?}");
-    let second = j.record_id.unwrap();
+    fail_helpers_channel(&town, 503, 100_000);
+    let second_text = &texts.escalate[1 % texts.escalate.len()];
+    let (_, second) = post_threat(&town, &mut events, second_text).await;
     town.server
         .wait_until(|s| s.dms_to(town.helper).len() == 2, WAIT)
         .await
         .expect("the helper's DM of the second threat");
-    town.server
-        .wait_until(
-            |s| {
-                s.requests_matching(
-                    "POST",
-                    &format!("/channels/{}/messages", town.helpers_channel),
-                )
-                .iter()
-                .filter(|r| r.status == 503)
-                .count()
-                    >= 2
-            },
-            WAIT,
-        )
-        .await
-        .unwrap();
+    refused_twice(&town).await;
     bot.shutdown().await.unwrap();
     let owed = {
         let store = reopen_store(&store_dir).await;
@@ -1050,10 +910,7 @@ async fn alerts_owed_by_an_earlier_run_are_sent_on_start_exactly_once() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let posted = town.server.channel_messages(town.helpers_channel);
     assert_eq!(posted.len(), 2, "{posted:?}");
-    assert!(posted[1]["content"]
-        .as_str()
-        .unwrap()
-        .contains(&format!("#{second}")));
+    assert!(names_record(&posted[1], second));
     assert_eq!(town.server.dms_to(town.helper).len(), 2);
     let store = bot.store().clone();
     bot.shutdown().await.unwrap();
@@ -1064,33 +921,9 @@ async fn alerts_owed_by_an_earlier_run_are_sent_on_start_exactly_once() {
 
 /// `/shield helpers <action> user:<user>` as `who`; returns the bot's answer text.
 async fn helpers_command(town: &Town, who: u64, action: &str, user: u64) -> String {
-    let handle = town.server.invoke_slash_command(SlashCommand {
-        guild: town.guild,
-        channel: town.general,
-        user: who,
-        name: "shield".into(),
-        options: vec![
-            serde_json::json!({"name": "helpers", "type": 2, "options": [
-                {"name": action, "type": 1, "options": [
-                    {"name": "user", "type": 6, "value": user.to_string()}
-                ]}
-            ]}),
-        ],
-    });
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(callback) = town.server.interaction_callbacks(&handle).first() {
-            return callback["data"]["content"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no answer to /shield helpers {action}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let options = vec![user_option("user", user)];
+    let (_, answer) = run_shield(town, who, &["helpers", action], options).await;
+    content(&answer).to_string()
 }
 
 /// A helper granted by command gets the threat DM; a configured helper revoked by command does
@@ -1101,33 +934,20 @@ async fn helpers_granted_by_command_are_alerted_and_revoked_ones_are_not() {
     let town = town().await;
     let dir = tempfile::tempdir().unwrap();
     let (bot, mut events) = start_bot(&town, dir.path(), false).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while town.server.registered_commands(Some(town.guild)).is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no commands registered"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_shield_commands(&town).await;
     // Jane (the protected person) grants Rosa and revokes Harriet, the configured helper.
     let granted = helpers_command(&town, town.jane, "add", town.regular).await;
     assert!(granted.contains("is now a helper"), "{granted}");
     let revoked = helpers_command(&town, town.jane, "remove", town.helper).await;
     assert!(revoked.contains("no longer a helper"), "{revoked}");
 
-    let threat = post(&town, town.troll, &texts.escalate[0], true);
-    let j = judged(&mut events, threat).await;
-    assert_eq!(j.action, Action::Escalated, "{j:?}");
-    let record_id = j.record_id.unwrap();
+    let (_, record_id) = post_threat(&town, &mut events, &texts.escalate[0]).await;
     alert_settled(bot.store(), record_id).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let rosa = town.server.dms_to(town.regular);
     assert_eq!(rosa.len(), 1, "{rosa:?}");
-    assert!(rosa[0]["content"]
-        .as_str()
-        .unwrap()
-        .contains(&format!("#{record_id}")));
+    assert!(names_record(&rosa[0], record_id));
     assert!(
         town.server.dms_to(town.helper).is_empty(),
         "a revoked helper was alerted"
@@ -1152,26 +972,9 @@ async fn an_alert_owed_when_the_bot_is_killed_is_sent_after_the_restart() {
     let town = town().await;
     let dir = tempfile::tempdir().unwrap();
     let store_dir = dir.path().join("store");
-    let config_path = dir.path().join("shieldbot.toml");
-    std::fs::write(&config_path, config_text(&town, &store_dir, false)).unwrap();
-    let spawn = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_shieldbot"))
-            .args(["run", "--config"])
-            .arg(&config_path)
-            .args(["--api-url", &town.server.http_url()])
-            .env("SHIELDBOT_TOKEN", town.server.bot_token())
-            .env(
-                "RUST_LOG",
-                std::env::var("CHILD_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .map(ChildBot)
-            .unwrap()
-    };
-    let channel_route = format!("/channels/{}/messages", town.helpers_channel);
-    town.server
-        .inject_rest_fault(RestFault::server_error("POST", &channel_route, 503).times(100_000));
+    let config_path = write_config(&town, dir.path(), false);
+    let spawn = || ChildBot::spawn(&town, &config_path);
+    fail_helpers_channel(&town, 503, 100_000);
 
     let mut child = spawn();
     town.server.wait_for_ready(WAIT).await.unwrap();
@@ -1181,7 +984,7 @@ async fn an_alert_owed_when_the_bot_is_killed_is_sent_after_the_restart() {
         .unwrap();
     // Give the first backfill a moment, as `start_bot` waits for it in-process.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let threat = post(&town, town.troll, &texts.escalate[0], true);
+    let threat = town.post(town.troll, &texts.escalate[0], true);
     town.server
         .wait_until(|s| s.message(town.general, threat).is_none(), WAIT)
         .await
@@ -1191,28 +994,15 @@ async fn an_alert_owed_when_the_bot_is_killed_is_sent_after_the_restart() {
         .await
         .expect("the helper's DM");
     // A second failed round means the first one, DM mark included, is on disk.
-    town.server
-        .wait_until(
-            |s| {
-                s.requests_matching("POST", &channel_route)
-                    .iter()
-                    .filter(|r| r.status == 503)
-                    .count()
-                    >= 2
-            },
-            WAIT,
-        )
-        .await
-        .unwrap();
-    child.0.kill().unwrap(); // SIGKILL
-    child.0.wait().unwrap();
+    refused_twice(&town).await;
+    child.kill(); // SIGKILL
     assert!(town
         .server
         .channel_messages(town.helpers_channel)
         .is_empty());
 
     town.server.clear_rest_faults();
-    let mut child = spawn();
+    let child = spawn();
     town.server
         .wait_until(
             |s| !s.channel_messages(town.helpers_channel).is_empty(),
@@ -1222,22 +1012,14 @@ async fn an_alert_owed_when_the_bot_is_killed_is_sent_after_the_restart() {
         .expect("the owed alert after the restart");
     // Time for any stray repeat to show, then a graceful stop.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert!(child.0.wait().unwrap().success());
+    child.terminate();
 
     let posted = town.server.channel_messages(town.helpers_channel);
     assert_eq!(posted.len(), 1, "{posted:?}");
     assert_eq!(town.server.dms_to(town.helper).len(), 1);
     let store = Store::open(&store_dir).unwrap();
     let record = store.get_by_message(threat).unwrap().unwrap();
-    assert!(posted[0]["content"]
-        .as_str()
-        .unwrap()
-        .contains(&format!("#{}", record.id.0)));
+    assert!(names_record(&posted[0], record.id.0));
     let task = store.alert(record.id).unwrap().unwrap();
     assert!(!task.is_pending(), "{task:?}");
     assert!(store.pending_alerts().unwrap().is_empty());

@@ -2,6 +2,8 @@
 //! store and rebuilt into the judge's live table, sensitivity levels mapped onto the policy, the
 //! review order and the period counts. The end-to-end path is in `commands_end_to_end.rs`.
 
+mod support;
+
 use shieldbot::commands::live::{
     self, checker_for, policy_for, Field, GuildSettings, Level, LiveSettings,
 };
@@ -176,36 +178,16 @@ fn sensitivity_levels_move_the_policy() {
 
 fn record(id: u64, verdict: Verdict, score: f32, at: i64) -> QuarantineRecord {
     let new = NewQuarantine {
-        guild_id: 1,
-        channel_id: 2,
         message_id: 1000 + id,
-        author_id: 3,
-        author_name: "a".into(),
-        member_joined_ms: None,
-        target_user_ids: vec![4],
-        content: String::new(),
-        attachment_urls: vec![],
-        edits: vec![],
         verdict,
         scores: BTreeMap::from([(Category::Insult, score)]),
+        ..new_item(1, 0)
     };
     QuarantineRecord::new(RecordId(id), new, at)
 }
 
 fn held(category: Category, severity: Severity, escalate: bool) -> Verdict {
-    if escalate {
-        Verdict::Escalate {
-            category,
-            severity,
-            reasons: vec![],
-        }
-    } else {
-        Verdict::Quarantine {
-            category,
-            severity,
-            reasons: vec![],
-        }
-    }
+    support::records::verdict(escalate, category, severity, vec![])
 }
 
 #[test]

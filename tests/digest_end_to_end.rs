@@ -10,21 +10,24 @@
 //!
 //! Abusive texts come from `tests/data/commands/texts.tsv`.
 
-mod bot_events;
+mod support;
 
 use chrono::{Duration as Days, Timelike, Utc};
-use localcord::{ButtonClick, InteractionHandle, LocalDiscord, NewMessage, SlashCommand};
+use localcord::{ButtonClick, LocalDiscord};
 use serde_json::{json, Value};
-use shieldbot::bot::{Action, Bot, BotEvent, BotHandle, BotOptions, Endpoint};
+use shieldbot::bot::{Action, BotEvent, BotHandle, BotOptions, Judged};
 use shieldbot::clock::{Clock, ManualClock};
-use shieldbot::config::{Config, Token};
-use shieldbot::store::Store;
+use shieldbot::config::Config;
+use std::ops::Deref;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
+use support::bot::{
+    fast_options, judged, reopen_store_with_clock, start_bot_with_clock, wait_for_shield_commands,
+};
+use support::slash::{self, first_callback, run_shield};
+use support::WAIT;
 use tokio::sync::broadcast;
 
-const WAIT: Duration = Duration::from_secs(20);
 const EPHEMERAL: u64 = 1 << 6;
 const HOUR_MS: i64 = 3_600_000;
 
@@ -40,58 +43,36 @@ fn abusive_texts() -> Vec<String> {
     .collect()
 }
 
+/// The shared town (Jane, the protected person; Harriet, her helper; `#general`, `#helpers`)
+/// plus a regular member and three trolls. Reads through to the shared town's fields.
 struct Town {
-    server: LocalDiscord,
-    guild: u64,
-    general: u64,
-    helpers_channel: u64,
-    jane: u64,
-    helper: u64,
+    base: support::town::Town,
     stranger: u64,
     trolls: Vec<u64>,
 }
 
+impl Deref for Town {
+    type Target = support::town::Town;
+
+    fn deref(&self) -> &Self::Target {
+        &self.base
+    }
+}
+
 async fn town() -> Town {
-    let server = LocalDiscord::start().await.unwrap();
-    let now = Utc::now();
-    let guild = server.create_guild("Town hall");
-    let general = server.create_text_channel(guild, "general");
-    let helpers_channel = server.create_text_channel(guild, "helpers");
-    let jane = server.create_user("jane", now - Days::days(3000));
-    let helper = server.create_user("harriet", now - Days::days(2000));
-    let stranger = server.create_user("regular_rosa", now - Days::days(900));
-    let trolls: Vec<u64> = (0..3)
-        .map(|i| server.create_user(&format!("troll_{i}"), now - Days::days(2 + i)))
-        .collect();
-    for user in [jane, helper, stranger].iter().chain(trolls.iter()) {
-        server.add_member(guild, *user, now - Days::days(30), &[]);
-    }
+    let base = support::town::Town::new().await;
+    let member = Days::days(30);
     Town {
-        server,
-        guild,
-        general,
-        helpers_channel,
-        jane,
-        helper,
-        stranger,
-        trolls,
+        stranger: base.member("regular_rosa", Days::days(900), member, &[]),
+        trolls: (0..3)
+            .map(|i| base.member(&format!("troll_{i}"), Days::days(2 + i), member, &[]))
+            .collect(),
+        base,
     }
 }
 
-async fn open_store(dir: &Path, clock: &ManualClock) -> Store {
-    // A previous bot's last tasks may hold the store (sled's lock) for a moment.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        match Store::open_with_clock(dir, Arc::new(clock.clone())) {
-            Ok(store) => return store,
-            Err(_) if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await
-            }
-            Err(e) => panic!("cannot open the store: {e}"),
-        }
-    }
-}
-
+/// Start the bot on `clock`, Jane's digest due daily at `digest_time` (UTC), by DM (masked) and
+/// in the helpers' channel; returns once `/shield` is registered.
 async fn start_bot(
     town: &Town,
     dir: &Path,
@@ -123,43 +104,43 @@ exposure = "masked"
         jane = town.jane,
     ))
     .unwrap();
-    let store = open_store(dir, clock).await;
+    // A previous bot's last tasks may hold the store (sled's lock) for a moment.
+    let store = reopen_store_with_clock(dir, clock).await;
     let options = BotOptions {
-        delete_backoff_start: Duration::from_millis(20),
-        delete_backoff_max: Duration::from_millis(200),
         digest_check_interval: Duration::from_millis(25),
-        ..BotOptions::default()
+        ..fast_options()
     };
-    let handle = Bot::start_with_clock(
-        config,
-        Token::new(town.server.bot_token()),
-        Endpoint::Local {
-            http_url: town.server.http_url(),
-        },
-        store,
-        options,
-        Arc::new(clock.clone()),
-    )
-    .await
-    .unwrap();
-    let mut events = handle.events();
-    wait_event(&mut events, |e| matches!(e, BotEvent::BackfillDone { .. })).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while town.server.registered_commands(Some(town.guild)).is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "/shield never registered"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    (handle, events)
+    let started = start_bot_with_clock(town, config, store, options, clock).await;
+    wait_for_shield_commands(town).await;
+    started
 }
 
-async fn wait_event(
+/// The digest time (`HH:MM`) `hours` after the clock's now.
+fn digest_time_in(clock: &ManualClock, hours: i64) -> String {
+    let due = clock.now() + Days::hours(hours);
+    format!("{:02}:{:02}", due.hour(), due.minute())
+}
+
+/// Post `text` by `troll` at Jane and wait for the bot's decision on it.
+async fn post_at_jane(
+    town: &Town,
     events: &mut broadcast::Receiver<BotEvent>,
-    want: impl FnMut(&BotEvent) -> bool,
-) -> BotEvent {
-    bot_events::wait_event_within(events, WAIT, want).await
+    troll: u64,
+    text: &str,
+) -> Judged {
+    let id = town.post(troll, text, true);
+    judged(events, id).await
+}
+
+/// The `custom_id`s of the buttons in a message's `components` rows.
+fn custom_ids(components: &Value) -> Vec<String> {
+    components
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| row["components"].as_array().unwrap().iter())
+        .map(|b| b["custom_id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// Digest messages the bot posted (request bodies as recorded), as (channel id, body text, json).
@@ -212,71 +193,19 @@ fn assert_no_raw_text(body: &str, texts: &[String]) {
     }
 }
 
-fn shield(path: &[&str], options: Vec<Value>) -> Vec<Value> {
-    match path {
-        [leaf] => vec![json!({"name": leaf, "type": 1, "options": options})],
-        [group, leaf] => vec![json!({"name": group, "type": 2, "options": [
-            {"name": leaf, "type": 1, "options": options}
-        ]})],
-        _ => panic!("bad path"),
-    }
-}
-
-/// The first callback of an interaction (waiting for it).
-async fn callback(town: &Town, handle: &InteractionHandle) -> Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(first) = town.server.interaction_callbacks(handle).first() {
-            return first.clone();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the bot never answered"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn run(town: &Town, who: u64, path: &[&str]) -> (InteractionHandle, Value) {
-    let handle = town.server.invoke_slash_command(SlashCommand {
-        guild: town.guild,
-        channel: town.general,
-        user: who,
-        name: "shield".into(),
-        options: shield(path, vec![]),
-    });
-    let answer = callback(town, &handle).await;
-    (handle, answer)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn digests_arrive_on_time_masked_for_jane_raw_for_helpers_and_after_downtime() {
     let town = town().await;
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(Utc::now().timestamp_millis());
     // Jane's digest is due two hours from the (manual) clock's now, UTC.
-    let due = clock.now() + Days::hours(2);
-    let digest_time = format!("{:02}:{:02}", due.hour(), due.minute());
+    let digest_time = digest_time_in(&clock, 2);
     let (bot, mut events) = start_bot(&town, dir.path(), &clock, &digest_time).await;
 
     let texts = abusive_texts();
     assert_eq!(texts.len(), 3);
     for (text, troll) in texts.iter().zip(&town.trolls) {
-        let posted = town
-            .server
-            .post_message(
-                NewMessage::new(town.general, *troll, text.as_str()).mentioning(town.jane),
-            )
-            .unwrap();
-        let id: u64 = posted["id"].as_str().unwrap().parse().unwrap();
-        let judged = wait_event(
-            &mut events,
-            |e| matches!(e, BotEvent::Judged(j) if j.message_id == id),
-        )
-        .await;
-        let BotEvent::Judged(j) = judged else {
-            unreachable!()
-        };
+        let j = post_at_jane(&town, &mut events, *troll, text).await;
         assert!(
             matches!(j.action, Action::Quarantined | Action::Escalated),
             "{text}: {:?}",
@@ -335,13 +264,7 @@ async fn digests_arrive_on_time_masked_for_jane_raw_for_helpers_and_after_downti
     }
     // Every entry has a review button.
     let helper_json = &helper_posts[0].2;
-    let ids: Vec<String> = helper_json["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|row| row["components"].as_array().unwrap().iter())
-        .map(|b| b["custom_id"].as_str().unwrap().to_string())
-        .collect();
+    let ids = custom_ids(&helper_json["components"]);
     assert_eq!(ids.len(), 3, "{ids:?}");
     assert!(
         ids.iter().all(|id| id.starts_with("shield:open:")),
@@ -375,8 +298,8 @@ async fn digests_arrive_on_time_masked_for_jane_raw_for_helpers_and_after_downti
             custom_id: ids[0].clone(),
         })
         .unwrap();
-    let opened = callback(&town, &open).await;
-    let content = opened["data"]["content"].as_str().unwrap_or_default();
+    let opened = first_callback(&town, &open).await;
+    let content = slash::content(&opened);
     assert!(content.contains("**Review**"), "{content}");
     let review_buttons = opened["data"]["components"].to_string();
     assert!(
@@ -412,27 +335,15 @@ async fn digest_now_and_export_work_for_helpers_and_are_refused_to_members() {
     let town = town().await;
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(Utc::now().timestamp_millis());
-    let far = clock.now() + Days::hours(12);
-    let digest_time = format!("{:02}:{:02}", far.hour(), far.minute());
+    let digest_time = digest_time_in(&clock, 12);
     let (bot, mut events) = start_bot(&town, dir.path(), &clock, &digest_time).await;
     let texts = abusive_texts();
     for (text, troll) in texts.iter().zip(&town.trolls) {
-        let posted = town
-            .server
-            .post_message(
-                NewMessage::new(town.general, *troll, text.as_str()).mentioning(town.jane),
-            )
-            .unwrap();
-        let id: u64 = posted["id"].as_str().unwrap().parse().unwrap();
-        wait_event(
-            &mut events,
-            |e| matches!(e, BotEvent::Judged(j) if j.message_id == id),
-        )
-        .await;
+        post_at_jane(&town, &mut events, *troll, text).await;
     }
 
     // A helper: the digest, raw, ephemeral, as embeds.
-    let (_, answer) = run(&town, town.helper, &["digest", "now"]).await;
+    let (_, answer) = run_shield(&town, town.helper, &["digest", "now"], vec![]).await;
     let flags = answer["data"]["flags"].as_u64().unwrap_or(0);
     assert!(flags & EPHEMERAL != 0, "{answer}");
     let embeds = answer["data"]["embeds"].to_string();
@@ -443,31 +354,24 @@ async fn digest_now_and_export_work_for_helpers_and_are_refused_to_members() {
     );
 
     // Jane herself: masked.
-    let (_, answer) = run(&town, town.jane, &["digest", "now"]).await;
+    let (_, answer) = run_shield(&town, town.jane, &["digest", "now"], vec![]).await;
     let embeds = answer["data"]["embeds"].to_string();
     assert!(embeds.contains("3 messages removed"), "{embeds}");
     assert_no_raw_text(&embeds, &texts);
 
     // A regular member: refused, nothing shown.
-    let (_, answer) = run(&town, town.stranger, &["digest", "now"]).await;
-    let content = answer["data"]["content"].as_str().unwrap_or_default();
+    let (_, answer) = run_shield(&town, town.stranger, &["digest", "now"], vec![]).await;
+    let content = slash::content(&answer);
     assert!(content.starts_with("Refused"), "{answer}");
     assert!(answer["data"]["embeds"]
         .as_array()
         .is_none_or(|e| e.is_empty()));
 
     // Export: two attachments for a helper, the JSON verifies.
-    let (handle, answer) = run(&town, town.helper, &["export"]).await;
-    let content = answer["data"]["content"].as_str().unwrap_or_default();
+    let (handle, answer) = run_shield(&town, town.helper, &["export"], vec![]).await;
+    let content = slash::content(&answer);
     assert!(content.contains("Evidence pack: 3 item(s)"), "{answer}");
-    let callback_request = town
-        .server
-        .requests()
-        .into_iter()
-        .find(|r| {
-            r.method == "POST" && r.route().contains(&format!("/interactions/{}/", handle.id))
-        })
-        .expect("the export's callback request");
+    let callback_request = slash::callback_request(&town.server, &handle);
     assert_eq!(
         callback_request.files,
         vec!["evidence.html", "evidence.json"]
@@ -483,17 +387,10 @@ async fn digest_now_and_export_work_for_helpers_and_are_refused_to_members() {
     );
 
     // A regular member cannot export.
-    let (handle, answer) = run(&town, town.stranger, &["export"]).await;
-    let content = answer["data"]["content"].as_str().unwrap_or_default();
+    let (handle, answer) = run_shield(&town, town.stranger, &["export"], vec![]).await;
+    let content = slash::content(&answer);
     assert!(content.starts_with("Refused"), "{answer}");
-    let refused_request = town
-        .server
-        .requests()
-        .into_iter()
-        .find(|r| {
-            r.method == "POST" && r.route().contains(&format!("/interactions/{}/", handle.id))
-        })
-        .unwrap();
+    let refused_request = slash::callback_request(&town.server, &handle);
     assert!(refused_request.files.is_empty());
     bot.shutdown().await.unwrap();
 }
@@ -503,8 +400,7 @@ async fn closed_dms_do_not_make_the_helpers_digest_repeat() {
     let town = town().await;
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(Utc::now().timestamp_millis());
-    let due = clock.now() + Days::hours(1);
-    let digest_time = format!("{:02}:{:02}", due.hour(), due.minute());
+    let digest_time = digest_time_in(&clock, 1);
     let (bot, _events) = start_bot(&town, dir.path(), &clock, &digest_time).await;
     // Jane cannot be DMed (every attempt to open the DM channel fails).
     town.server.inject_rest_fault(
@@ -528,37 +424,19 @@ async fn a_campaign_folds_into_one_entry_whose_button_lists_its_members() {
     let town = town().await;
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(Utc::now().timestamp_millis());
-    let far = clock.now() + Days::hours(12);
-    let digest_time = format!("{:02}:{:02}", far.hour(), far.minute());
+    let digest_time = digest_time_in(&clock, 12);
     let (bot, mut events) = start_bot(&town, dir.path(), &clock, &digest_time).await;
     let line = &abusive_texts()[0];
     for troll in &town.trolls {
-        let posted = town
-            .server
-            .post_message(
-                NewMessage::new(town.general, *troll, line.as_str()).mentioning(town.jane),
-            )
-            .unwrap();
-        let id: u64 = posted["id"].as_str().unwrap().parse().unwrap();
-        wait_event(
-            &mut events,
-            |e| matches!(e, BotEvent::Judged(j) if j.message_id == id),
-        )
-        .await;
+        post_at_jane(&town, &mut events, *troll, line).await;
     }
-    let (handle, answer) = run(&town, town.helper, &["digest", "now"]).await;
+    let (handle, answer) = run_shield(&town, town.helper, &["digest", "now"], vec![]).await;
     let embeds = answer["data"]["embeds"].to_string();
     assert!(
         embeds.contains("Campaign: 3 messages from 3 accounts"),
         "{embeds}"
     );
-    let buttons: Vec<String> = answer["data"]["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|row| row["components"].as_array().unwrap().iter())
-        .map(|b| b["custom_id"].as_str().unwrap().to_string())
-        .collect();
+    let buttons = custom_ids(&answer["data"]["components"]);
     assert_eq!(buttons.len(), 1, "{buttons:?}");
     assert!(buttons[0].starts_with("shield:campaign:"), "{buttons:?}");
     let message = &town.server.interaction_messages(&handle)[0];
@@ -569,8 +447,8 @@ async fn a_campaign_folds_into_one_entry_whose_button_lists_its_members() {
         custom_id: buttons[0].clone(),
     };
     let click = town.server.click_button(on(town.helper)).unwrap();
-    let opened = callback(&town, &click).await;
-    let content = opened["data"]["content"].as_str().unwrap_or_default();
+    let opened = first_callback(&town, &click).await;
+    let content = slash::content(&opened);
     assert!(
         content.contains("3 messages from 3 accounts, 3 still held"),
         "{content}"
@@ -580,8 +458,8 @@ async fn a_campaign_folds_into_one_entry_whose_button_lists_its_members() {
     }
     // A regular member's click is refused.
     let click = town.server.click_button(on(town.stranger)).unwrap();
-    let refused = callback(&town, &click).await;
-    let content = refused["data"]["content"].as_str().unwrap_or_default();
+    let refused = first_callback(&town, &click).await;
+    let content = slash::content(&refused);
     assert!(content.starts_with("Refused"), "{content}");
     bot.shutdown().await.unwrap();
 }
@@ -592,54 +470,44 @@ async fn a_campaign_folds_into_one_entry_whose_button_lists_its_members() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_export_over_the_upload_limit_sends_the_json_alone() {
     use shieldbot::store::NewQuarantine;
-    use shieldbot_core::{Category, Severity, Verdict};
+    use shieldbot_core::{Category, Severity};
+    use support::records::{item, verdict};
     let town = town().await;
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(Utc::now().timestamp_millis());
     // 1,500 quarantined messages of Discord's full 2,000 characters, written before the bot starts.
-    let text: String = abusive_texts().join(" ").chars().cycle().take(2_000).collect();
+    let text: String = abusive_texts()
+        .join(" ")
+        .chars()
+        .cycle()
+        .take(2_000)
+        .collect();
     {
-        let store = open_store(dir.path(), &clock).await;
+        let store = reopen_store_with_clock(dir.path(), &clock).await;
         for i in 0..1_500u64 {
             store
                 .quarantine(NewQuarantine {
                     guild_id: town.guild,
                     channel_id: town.general,
-                    message_id: 900_000_000_000_000_000 + i,
                     author_id: town.trolls[(i % 3) as usize],
                     author_name: "troll".into(),
-                    member_joined_ms: None,
                     target_user_ids: vec![town.jane],
                     content: text.clone(),
-                    attachment_urls: vec![],
-                    edits: vec![],
-                    verdict: Verdict::Quarantine {
-                        category: Category::Insult,
-                        severity: Severity::MEDIUM,
-                        reasons: vec![],
-                    },
-                    scores: Default::default(),
+                    verdict: verdict(false, Category::Insult, Severity::MEDIUM, vec![]),
+                    ..item(900_000_000_000_000_000 + i)
                 })
                 .unwrap();
         }
         store.flush().await.unwrap();
     }
-    let far = clock.now() + Days::hours(12);
-    let digest_time = format!("{:02}:{:02}", far.hour(), far.minute());
+    let digest_time = digest_time_in(&clock, 12);
     let (bot, _events) = start_bot(&town, dir.path(), &clock, &digest_time).await;
 
-    let (handle, answer) = run(&town, town.helper, &["export"]).await;
-    let content = answer["data"]["content"].as_str().unwrap_or_default();
+    let (handle, answer) = run_shield(&town, town.helper, &["export"], vec![]).await;
+    let content = slash::content(&answer);
     assert!(content.contains("Evidence pack: 1500 item(s)"), "{answer}");
     assert!(content.contains("only the verifiable JSON"), "{content}");
-    let callback_request = town
-        .server
-        .requests()
-        .into_iter()
-        .find(|r| {
-            r.method == "POST" && r.route().contains(&format!("/interactions/{}/", handle.id))
-        })
-        .expect("the export's callback request");
+    let callback_request = slash::callback_request(&town.server, &handle);
     assert!(callback_request.status < 300, "{}", callback_request.status);
     assert_eq!(callback_request.files, vec!["evidence.json"]);
     assert!(callback_request.body.len() <= localcord::ATTACHMENT_LIMIT_BYTES);

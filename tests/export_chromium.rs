@@ -5,15 +5,18 @@
 //! Chromium is not a Rust dependency: `.ci/run` installs it (Debian package `chromium`). Where it
 //! is absent the test prints that it skipped and passes.
 
+mod support;
+
 use shieldbot::clock::ManualClock;
 use shieldbot::store::evidence::{EvidencePack, Selection};
 use shieldbot::store::{evidence_html, NewQuarantine, RecordId, Status, Store};
 use shieldbot_core::verdict::{Reason, ReasonSource};
-use shieldbot_core::{Category, Severity, Verdict};
+use shieldbot_core::{Category, Severity};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
+use support::records::verdict;
 
 const T0: i64 = 1_760_000_000_000;
 
@@ -65,19 +68,7 @@ fn filled(dir: &Path) -> (Store, Vec<String>) {
             quote: None,
             detail: format!("{category} model"),
         }];
-        let verdict = if escalate {
-            Verdict::Escalate {
-                category,
-                severity: Severity::HIGH,
-                reasons,
-            }
-        } else {
-            Verdict::Quarantine {
-                category,
-                severity: Severity::HIGH,
-                reasons,
-            }
-        };
+        let verdict = verdict(escalate, category, Severity::HIGH, reasons);
         store
             .quarantine(NewQuarantine {
                 guild_id: 11,

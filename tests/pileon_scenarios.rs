@@ -14,6 +14,7 @@ use shieldbot::sandbox::report::ReportLine;
 use shieldbot::sandbox::{self, scenario, SandboxOptions, SandboxRun};
 use shieldbot::store::{Event, Store};
 use shieldbot_core::pileon::{ShieldCause, ShieldTransition};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -334,4 +335,137 @@ async fn a_manual_shield_up_holds_newcomers_until_it_expires_or_is_lowered() {
     );
     let dms = played.helper_dm_texts();
     assert_eq!(dms.iter().filter(|t| t.contains("Shield-up ON")).count(), 2);
+}
+
+/// The item numbers one helpers' message reports: a single alert's (or a summary's evidence
+/// block's) `**Credible threat** — item #N,` lines, and a summary's `Items: #a, #b` lines.
+fn items_reported(text: &str) -> BTreeSet<u64> {
+    let mut items = BTreeSet::new();
+    for line in text.lines() {
+        if let Some(rest) = line
+            .split_once("**Credible threat** — item ")
+            .map(|(_, r)| r)
+        {
+            let rest = rest.trim_start_matches('#');
+            let number: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            items.insert(number.parse().unwrap());
+        } else if let Some(list) = line.strip_prefix("Items: ") {
+            items.extend(
+                list.split(", ")
+                    .map(|n| n.trim_start_matches('#').parse::<u64>().unwrap()),
+            );
+        }
+    }
+    items
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pile_ons_threats_past_the_first_few_are_folded_into_summaries_and_none_is_lost() {
+    let played = play("pile-on.jsonl", 300.0).await;
+    let store = &played.store;
+
+    // Every credible threat (an item with a helpers' alert task) was reported, none is owed.
+    let mut escalated = BTreeSet::new();
+    let mut folded = BTreeSet::new();
+    for record in store.all_records().unwrap() {
+        if let Some(task) = store.alert(record.id).unwrap() {
+            assert!(!task.is_pending(), "item {} still owed", record.id);
+            escalated.insert(record.id.0);
+            if task.folded {
+                folded.insert(record.id.0);
+            }
+        }
+    }
+    assert!(store.pending_alerts().unwrap().is_empty());
+    assert!(escalated.len() >= 100, "only {} threats", escalated.len());
+    assert!(folded.len() >= escalated.len() - 20, "folded {folded:?}");
+
+    // In the helpers' channel each threat's item number appears in exactly one message: its
+    // own alert, or the one summary (page) that covered it.
+    let channel = played.helper_channel_texts();
+    let mut times_reported: BTreeMap<u64, usize> = BTreeMap::new();
+    for text in &channel {
+        for item in items_reported(text) {
+            *times_reported.entry(item).or_default() += 1;
+        }
+    }
+    let reported: BTreeSet<u64> = times_reported.keys().copied().collect();
+    assert_eq!(
+        reported, escalated,
+        "reported items differ from the threats"
+    );
+    let repeated: Vec<_> = times_reported.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(
+        repeated.is_empty(),
+        "items reported more than once: {repeated:?}"
+    );
+
+    // The first few alone, at once; the folded ones only in summaries.
+    let singles: Vec<&String> = channel
+        .iter()
+        .filter(|t| t.starts_with("**Credible threat**"))
+        .collect();
+    let summaries: Vec<&String> = channel
+        .iter()
+        .filter(|t| t.starts_with("**Pile-on summary**"))
+        .collect();
+    assert_eq!(singles.len(), escalated.len() - folded.len());
+    assert!(!summaries.is_empty());
+    let in_summaries: BTreeSet<u64> = summaries.iter().flat_map(|t| items_reported(t)).collect();
+    assert_eq!(in_summaries, folded);
+    let first = summaries[0];
+    assert!(first.contains("By category: threat"), "{first}");
+    assert!(first.contains(" author"), "{first}");
+    assert!(first.contains("Worst 3:"), "{first}");
+    assert!(first.contains("https://discord.com/channels/"), "{first}");
+    for text in &channel {
+        assert!(text.chars().count() <= 2000);
+        assert_eq!(text.matches("||").count() % 2, 0, "an open spoiler: {text}");
+    }
+    // The helper's DMs: the singles, then the summary's first page with a link to the rest.
+    let dms = played.helper_dm_texts();
+    assert_eq!(
+        dms.iter()
+            .filter(|t| t.starts_with("**Credible threat**"))
+            .count(),
+        singles.len()
+    );
+    let dm_summaries: Vec<&String> = dms
+        .iter()
+        .filter(|t| t.starts_with("**Pile-on summary**"))
+        .collect();
+    assert!(!dm_summaries.is_empty() && dm_summaries.len() <= summaries.len());
+    assert!(dm_summaries
+        .iter()
+        .all(|t| t.contains("Every item: https://discord.com/channels/")));
+
+    // Far fewer REST calls than one alert per threat (a channel post, and a DM channel plus a
+    // DM per helper): every message the bot posted and every DM channel it opened.
+    let server = &played.run.server;
+    let posted = server
+        .requests_matching("POST", "/channels/*/messages")
+        .len()
+        + server
+            .requests_matching("POST", "/users/@me/channels")
+            .len();
+    let one_by_one = escalated.len() * (1 + 2);
+    assert!(
+        posted * 5 <= one_by_one,
+        "{posted} REST calls for {} threats",
+        escalated.len()
+    );
+
+    // The quarantined text never reached the public channel.
+    let public: Vec<String> = server
+        .channel_messages(played.run.channel_id)
+        .iter()
+        .filter_map(|m| m["content"].as_str().map(str::to_string))
+        .collect();
+    for record in store.all_records().unwrap() {
+        assert!(
+            !public.contains(&record.content),
+            "item {} is public",
+            record.id
+        );
+    }
 }

@@ -3,11 +3,12 @@
 //! end-to-end proof on the local server is `tests/pileon_scenarios.rs`.)
 
 use shieldbot::bot::incoming::{Arrival, Incoming};
+use shieldbot::bot::shield::{AlertRoute, DueSummary};
 use shieldbot::bot::{BotEvent, ShieldError, Shields};
 use shieldbot::clock::{Clock, ManualClock};
 use shieldbot::config::Config;
 use shieldbot::store::{Event, Store};
-use shieldbot_core::pileon::ShieldTransition;
+use shieldbot_core::pileon::{ShieldTransition, SummaryMoment};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -18,10 +19,10 @@ const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
 const T0: i64 = 1_800_000_000_000;
 const DAY: i64 = 86_400_000;
 
-fn config() -> Config {
+fn config(pileon: &str) -> Config {
     Config::from_toml_str(&format!(
         "[[guild]]\nid = {GUILD}\nhelpers = [300]\nhelpers_channel = 400\n\
-         [[guild.protected]]\nuser_id = {PERSON}\n"
+         [[guild.protected]]\nuser_id = {PERSON}\n[guild.pileon]\n{pileon}"
     ))
     .unwrap()
 }
@@ -60,13 +61,22 @@ struct Setup {
 }
 
 fn setup() -> Setup {
+    setup_with("")
+}
+
+fn setup_with(pileon: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(T0);
     let shared_clock: Arc<dyn Clock> = Arc::new(clock.clone());
     let store =
         Store::open_with_clock(dir.path().join("store"), Arc::clone(&shared_clock)).unwrap();
     let (sender, events) = broadcast::channel(1024);
-    let shields = Arc::new(Shields::new(&config(), store.clone(), sender, shared_clock));
+    let shields = Arc::new(Shields::new(
+        &config(pileon),
+        store.clone(),
+        sender,
+        shared_clock,
+    ));
     Setup {
         shields,
         clock,
@@ -190,4 +200,69 @@ async fn manual_controls_validate_and_record() {
         ]
     ));
     assert_eq!(audit_actions(&s.store), ["shield_up", "shield_down"]);
+}
+
+fn due(moment: SummaryMoment, items: &[u64]) -> Vec<DueSummary> {
+    vec![DueSummary {
+        guild_id: GUILD,
+        moment,
+        items: items.to_vec(),
+    }]
+}
+
+#[tokio::test]
+async fn while_the_shield_is_up_threats_past_the_first_few_are_folded_and_summarised_on_time() {
+    let s = setup_with("alert_immediately = 2\nalert_summary_secs = 1\n");
+    // Outside shield-up every threat is alerted at once, however many.
+    for item in 1..=5 {
+        assert_eq!(s.shields.route_alert(GUILD, item), AlertRoute::Immediate);
+    }
+    assert!(s.shields.summaries_due(true).is_empty());
+
+    s.shields
+        .raise(GUILD, Duration::from_secs(3600), Some(300))
+        .unwrap();
+    assert_eq!(s.shields.route_alert(GUILD, 10), AlertRoute::Immediate);
+    assert_eq!(s.shields.route_alert(GUILD, 11), AlertRoute::Immediate);
+    for item in 12..=14 {
+        assert_eq!(s.shields.route_alert(GUILD, item), AlertRoute::Folded);
+    }
+    // Not due before the period; everything is owed at shutdown whatever the time.
+    assert!(s.shields.summaries_due(false).is_empty());
+    assert_eq!(
+        s.shields.summaries_due(true),
+        due(SummaryMoment::ShieldUp, &[12, 13, 14])
+    );
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(
+        s.shields.summaries_due(false),
+        due(SummaryMoment::ShieldUp, &[12, 13, 14])
+    );
+    // A round that covered only some items: the rest stay owed, the period starts again.
+    s.shields.summary_delivered(GUILD, &[12, 13]);
+    assert!(s.shields.summaries_due(false).is_empty());
+    assert_eq!(s.shields.route_alert(GUILD, 15), AlertRoute::Folded);
+
+    // The shield comes down: the final summary is due at once.
+    s.shields.lower(GUILD, Some(300)).unwrap();
+    assert_eq!(
+        s.shields.summaries_due(false),
+        due(SummaryMoment::Final, &[14, 15])
+    );
+    s.shields.summary_delivered(GUILD, &[14, 15]);
+    assert!(s.shields.summaries_due(true).is_empty());
+    assert_eq!(s.shields.route_alert(GUILD, 16), AlertRoute::Immediate);
+
+    // A new shield-up starts a new count of immediate alerts.
+    s.shields
+        .raise(GUILD, Duration::from_secs(3600), Some(300))
+        .unwrap();
+    assert_eq!(s.shields.route_alert(GUILD, 20), AlertRoute::Immediate);
+    // Items a previous run folded are owed from the start.
+    assert!(s.shields.owe_folded(GUILD, 7));
+    assert!(!s.shields.owe_folded(999, 8));
+    assert_eq!(
+        s.shields.summaries_due(true),
+        due(SummaryMoment::ShieldUp, &[7])
+    );
 }

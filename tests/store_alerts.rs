@@ -2,51 +2,24 @@
 //! the same write as its record, survives a reopen, is served destination by destination and
 //! ends as an `alert_sent` audit line; concurrent flushes all complete and the chain verifies.
 
+mod support;
+
 use shieldbot::clock::ManualClock;
 use shieldbot::store::{
     AlertOutcome, AlertTarget, Event, NewQuarantine, RecordId, Store, DISCORD_EPOCH_MS,
 };
-use shieldbot_core::verdict::{Reason, ReasonSource};
-use shieldbot_core::{Category, Severity, Verdict};
+use shieldbot_core::{Category, Severity};
 use std::sync::Arc;
+use support::records::{self, rule_reason, threat_or_insult};
 
 const T0: i64 = 1_760_000_000_000;
 
 fn item(message_id: u64, escalate: bool) -> NewQuarantine {
-    let reason = Reason {
-        source: ReasonSource::Rule { rule: "r".into() },
-        category: Category::Threat,
-        severity: Severity::HIGH,
-        span: None,
-        quote: None,
-        detail: "rule".into(),
-    };
-    let verdict = if escalate {
-        Verdict::Escalate {
-            category: Category::Threat,
-            severity: Severity::HIGH,
-            reasons: vec![reason],
-        }
-    } else {
-        Verdict::Quarantine {
-            category: Category::Insult,
-            severity: Severity::MEDIUM,
-            reasons: vec![reason],
-        }
-    };
+    let reason = rule_reason("r", Category::Threat, Severity::HIGH, "rule");
     NewQuarantine {
-        guild_id: 1,
-        channel_id: 2,
-        message_id,
         author_id: (((T0 - DISCORD_EPOCH_MS) as u64) << 22) | 7,
-        author_name: "raider".into(),
-        member_joined_ms: None,
-        target_user_ids: vec![3],
-        content: format!("placeholder message {message_id}"),
-        attachment_urls: vec![],
-        edits: vec![],
-        verdict,
-        scores: Default::default(),
+        verdict: threat_or_insult(escalate, vec![reason]),
+        ..records::item(message_id)
     }
 }
 

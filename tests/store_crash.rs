@@ -5,40 +5,21 @@
 //! A second writer runs many tasks at once through the group commit (`Store::flush`), so flushes
 //! are shared: everything a task saw its flush return for must survive the kill just the same.
 
+mod support;
+
 use shieldbot::store::{NewQuarantine, Removal, Store};
-use shieldbot_core::verdict::{Reason, ReasonSource};
-use shieldbot_core::{Category, Severity, Verdict};
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::records;
 
 const DIR_VAR: &str = "SHIELDBOT_CRASH_TEST_STORE";
 
 fn item(message_id: u64) -> NewQuarantine {
     NewQuarantine {
-        guild_id: 1,
-        channel_id: 2,
-        message_id,
-        author_id: 1_000_000_000_000_000 + message_id,
-        author_name: "raider".into(),
-        member_joined_ms: None,
-        target_user_ids: vec![3],
         content: format!("placeholder raid message {message_id}"),
-        attachment_urls: vec![],
-        edits: vec![],
-        verdict: Verdict::Quarantine {
-            category: Category::Insult,
-            severity: Severity::MEDIUM,
-            reasons: vec![Reason {
-                source: ReasonSource::Rule { rule: "r".into() },
-                category: Category::Insult,
-                severity: Severity::MEDIUM,
-                span: None,
-                quote: None,
-                detail: "rule".into(),
-            }],
-        },
-        scores: Default::default(),
+        ..records::item(message_id)
     }
 }
 
@@ -68,30 +49,42 @@ fn crash_writer() {
     }
 }
 
-#[test]
-fn killed_writer_loses_nothing_it_flushed() {
-    let dir = tempfile::tempdir().unwrap();
+/// Run the ignored test `writer` in a child process on the store in `dir`, collect the items it
+/// reports flushed (`flushed N` lines) until there are `enough` (or 20 s have passed), then kill
+/// it with SIGKILL. The items acknowledged, in the order they were reported.
+fn kill_writer_after(writer: &str, dir: &Path, enough: usize) -> Vec<u64> {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_writer", "--ignored", "--nocapture"])
-        .env(DIR_VAR, dir.path())
+        .args(["--exact", writer, "--ignored", "--nocapture"])
+        .env(DIR_VAR, dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let mut acknowledged = 0u64;
+    let mut acknowledged = Vec::new();
     let started = Instant::now();
     for line in BufReader::new(stdout).lines() {
         let line = line.unwrap();
         if let Some(n) = line.strip_prefix("flushed ") {
-            acknowledged = n.trim().parse().unwrap();
+            acknowledged.push(n.trim().parse::<u64>().unwrap());
         }
-        if acknowledged >= 200 || started.elapsed() > Duration::from_secs(20) {
+        if acknowledged.len() >= enough || started.elapsed() > Duration::from_secs(20) {
             break;
         }
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+    acknowledged
+}
+
+#[test]
+fn killed_writer_loses_nothing_it_flushed() {
+    let dir = tempfile::tempdir().unwrap();
+    // The writer flushes items 1, 2, 3, ... in order: the last one reported covers all before.
+    let acknowledged = kill_writer_after("crash_writer", dir.path(), 200)
+        .last()
+        .copied()
+        .unwrap_or(0);
     assert!(acknowledged > 0, "the writer never flushed");
 
     let store = Store::open(dir.path()).unwrap();
@@ -168,27 +161,7 @@ fn crash_group_writer() {
 #[test]
 fn killed_group_committing_writers_lose_nothing_they_flushed() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_group_writer", "--ignored", "--nocapture"])
-        .env(DIR_VAR, dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut acknowledged = Vec::new();
-    let started = Instant::now();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(n) = line.strip_prefix("flushed ") {
-            acknowledged.push(n.trim().parse::<u64>().unwrap());
-        }
-        if acknowledged.len() >= 400 || started.elapsed() > Duration::from_secs(20) {
-            break;
-        }
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    let acknowledged = kill_writer_after("crash_group_writer", dir.path(), 400);
     assert!(!acknowledged.is_empty(), "the writers never flushed");
 
     let store = Store::open(dir.path()).unwrap();

@@ -2,12 +2,14 @@
 //! accounts folds into one campaign entry; threats come first; counts, exposure masking, top
 //! authors and decisions since the last digest are right.
 
+mod support;
+
 use shieldbot::clock::{Clock, ManualClock};
 use shieldbot::store::{DigestScope, NewQuarantine, RecordId, Status, Store, DISCORD_EPOCH_MS};
 use shieldbot_core::digest::{Audience, DigestEntry, DigestOptions, Exposure, ShownText};
-use shieldbot_core::verdict::{Reason, ReasonSource};
-use shieldbot_core::{Category, Severity, Verdict};
+use shieldbot_core::{Category, Severity};
 use std::sync::Arc;
+use support::records::{rule_reason, verdict};
 
 const T0: i64 = 1_760_000_000_000;
 const DAY: i64 = 86_400_000;
@@ -31,16 +33,7 @@ fn new_item(
     severity: Severity,
     escalate: bool,
 ) -> NewQuarantine {
-    let reasons = vec![Reason {
-        source: ReasonSource::Rule {
-            rule: "test".into(),
-        },
-        category,
-        severity,
-        span: None,
-        quote: None,
-        detail: "test data".into(),
-    }];
+    let reasons = vec![rule_reason("test", category, severity, "test data")];
     NewQuarantine {
         guild_id: 1,
         channel_id: 2,
@@ -52,19 +45,7 @@ fn new_item(
         content: content.to_string(),
         attachment_urls: vec![],
         edits: vec![],
-        verdict: if escalate {
-            Verdict::Escalate {
-                category,
-                severity,
-                reasons,
-            }
-        } else {
-            Verdict::Quarantine {
-                category,
-                severity,
-                reasons,
-            }
-        },
+        verdict: verdict(escalate, category, severity, reasons),
         scores: Default::default(),
     }
 }

@@ -2,14 +2,17 @@
 //! the DELETE queue, review decisions, backfill markers and settings behave, and all of it
 //! verifies against the hash chain.
 
+mod support;
+
 use shieldbot::clock::ManualClock;
 use shieldbot::store::{
     DeleteOutcome, Event, NewQuarantine, RecordId, Removal, Status, Store, DISCORD_EPOCH_MS,
 };
 use shieldbot_core::verdict::{Reason, ReasonSource};
-use shieldbot_core::{Category, Severity, Verdict};
+use shieldbot_core::{Category, Severity};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use support::records::{self, threat_or_insult};
 
 const T0: i64 = 1_760_000_000_000;
 
@@ -27,32 +30,14 @@ fn item(message_id: u64, author_id: u64, escalate: bool) -> NewQuarantine {
         quote: Some("message".into()),
         detail: "scorer above threshold".into(),
     };
-    let verdict = if escalate {
-        Verdict::Escalate {
-            category: Category::Threat,
-            severity: Severity::HIGH,
-            reasons: vec![reason],
-        }
-    } else {
-        Verdict::Quarantine {
-            category: Category::Insult,
-            severity: Severity::MEDIUM,
-            reasons: vec![reason],
-        }
-    };
     NewQuarantine {
-        guild_id: 1,
-        channel_id: 2,
-        message_id,
         author_id,
         author_name: format!("author{author_id}"),
         member_joined_ms: Some(T0 - 3_600_000),
-        target_user_ids: vec![3],
-        content: format!("placeholder message {message_id}"),
         attachment_urls: vec!["https://cdn.example/a.png".into()],
-        edits: vec![],
-        verdict,
+        verdict: threat_or_insult(escalate, vec![reason]),
         scores: BTreeMap::from([(Category::Insult, 0.93_f32), (Category::Threat, 0.1)]),
+        ..records::item(message_id)
     }
 }
 

@@ -1,37 +1,21 @@
 //! Tamper evidence: changing any single byte of a stored chain entry or record, removing an
 //! entry, or rewriting a record makes `Store::verify` fail and name the entry and record.
 
+mod support;
+
 use shieldbot::clock::ManualClock;
 use shieldbot::store::{DeleteOutcome, NewQuarantine, RecordId, Status, Store};
-use shieldbot_core::verdict::{Reason, ReasonSource};
-use shieldbot_core::{Category, Severity, Verdict};
+use shieldbot_core::{Category, Severity};
 use std::sync::Arc;
+use support::records::{self, rule_reason, verdict};
 
 fn item(message_id: u64) -> NewQuarantine {
+    let reason = rule_reason("r1", Category::Insult, Severity::MEDIUM, "rule");
     NewQuarantine {
-        guild_id: 1,
-        channel_id: 2,
-        message_id,
-        author_id: 1_000_000_000_000_000 + message_id,
         author_name: "someone".into(),
-        member_joined_ms: None,
-        target_user_ids: vec![3],
         content: format!("placeholder text {message_id}"),
-        attachment_urls: vec![],
-        edits: vec![],
-        verdict: Verdict::Quarantine {
-            category: Category::Insult,
-            severity: Severity::MEDIUM,
-            reasons: vec![Reason {
-                source: ReasonSource::Rule { rule: "r1".into() },
-                category: Category::Insult,
-                severity: Severity::MEDIUM,
-                span: None,
-                quote: None,
-                detail: "rule".into(),
-            }],
-        },
-        scores: Default::default(),
+        verdict: verdict(false, Category::Insult, Severity::MEDIUM, vec![reason]),
+        ..records::item(message_id)
     }
 }
 

@@ -17,21 +17,44 @@
 //! settings at each round, with the helpers in effect (`Shared::helpers`: configured, granted by
 //! command, less revoked).
 //!
+//! Pile-ons: while a guild's shield is up, only the first `pileon.alert_immediately` threats
+//! are alerted one by one; later ones are folded ([`Shields::route_alert`]) into a summary
+//! sent every `pileon.alert_summary_secs` and once more when the shield comes down (text from
+//! [`shieldbot_core::pileon::summary_pages`]). A folded item's task is marked `folded` and stays
+//! pending: each destination is marked delivered for every item a delivered summary covered,
+//! so nothing is lost to a crash, and a restart puts what is still owed into a summary at once.
+//! Summaries go to the same places as single alerts: every page to the helpers' channel, the
+//! first page (with the worst items) and a link to the rest to each helper's DM, and a count
+//! without raw text to the protected person when they are notified.
+//!
 //! Exactly once, as far as it can be: a destination marked delivered is never sent to again. The
 //! window left is a crash between Discord accepting a message and the mark reaching disk; for
 //! that, every alert carries a nonce per item and destination with `enforce_nonce`, which makes
 //! Discord itself drop a repeat within a few minutes.
 
 use super::pipeline::{nonzero, Shared};
+use super::shield::{AlertRoute, DueSummary};
 use crate::config::GuildConfig;
 use crate::store::{AlertOutcome, AlertTarget, AlertTask, QuarantineRecord, RecordId};
 use serenity::all::Nonce;
 use serenity::builder::{CreateAllowedMentions, CreateMessage};
 use serenity::http::{Http, HttpError};
 use serenity::model::id::ChannelId;
+use shieldbot_core::pileon::{summary_pages, FoldedThreat};
 use shieldbot_core::Verdict;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How many of the folded threats a summary shows with their evidence: enough for helpers to
+/// judge the worst at a glance, few enough to keep the summary one Discord message.
+const SUMMARY_WORST: usize = 3;
+
+/// How much of a folded item's text a summary quotes (the full text is in the quarantine).
+const SUMMARY_QUOTE_CHARS: usize = 300;
+
+/// How often the summary ticker looks for summaries that are due.
+const SUMMARY_TICK: Duration = Duration::from_secs(1);
 
 /// True when a removal verdict must also alert helpers: the filter said escalate, or the
 /// guild escalates this category at this severity.
@@ -50,6 +73,10 @@ pub fn applies(guild: &GuildConfig, verdict: &Verdict) -> bool {
 pub fn spawn(shared: Arc<Shared>, guild_id: u64, record_id: RecordId) {
     tokio::spawn(async move {
         let _working = shared.enter_always();
+        if shared.shields.route_alert(guild_id, record_id.0) == AlertRoute::Folded {
+            fold(&shared, record_id).await;
+            return;
+        }
         if !shared.claim_alert(record_id.0) {
             return; // another task is delivering it
         }
@@ -68,9 +95,253 @@ pub fn resume_pending(shared: &Arc<Shared>) -> Result<(), String> {
         );
     }
     for task in tasks {
+        // A folded item goes into the next summary (sent at once: no shield is up after a
+        // start); one whose guild left the config is settled by a single round as before.
+        if task.folded && shared.shields.owe_folded(task.guild_id, task.record_id.0) {
+            continue;
+        }
         spawn(Arc::clone(shared), task.guild_id, task.record_id);
     }
     Ok(())
+}
+
+/// Mark an item's alert as folded into the summary, durably, so a restart still owes it.
+async fn fold(shared: &Shared, record_id: RecordId) {
+    let marked = match shared.store.alert_fold(record_id) {
+        Ok(_) => shared.store.flush().await,
+        Err(err) => Err(err),
+    };
+    if let Err(err) = marked {
+        // Still owed (the task, or the record, is durable); a restart alerts it on its own.
+        tracing::error!(%record_id, error = %err, "cannot mark a helpers' alert as folded");
+    }
+}
+
+/// Send shield-up's summaries when they fall due, until shutdown; then one last try for
+/// everything folded (what fails stays owed for the next start). Call once at start-up.
+pub fn start_summaries(shared: &Arc<Shared>) {
+    let shared = Arc::clone(shared);
+    tokio::spawn(async move {
+        let mut stopping = shared.stopping();
+        let mut interval = tokio::time::interval(SUMMARY_TICK);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Guilds whose last round failed: (failed rounds, not before).
+        let mut retry: HashMap<u64, (u32, Instant)> = HashMap::new();
+        loop {
+            tokio::select! {
+                _ = interval.tick() => {}
+                _ = stopping.wait_for(|s| *s) => break,
+            }
+            for due in shared.shields.summaries_due(false) {
+                if retry
+                    .get(&due.guild_id)
+                    .is_some_and(|(_, at)| Instant::now() < *at)
+                {
+                    continue;
+                }
+                let _working = shared.enter_always();
+                let complete = summarise(&shared, &due).await;
+                if complete {
+                    retry.remove(&due.guild_id);
+                } else {
+                    let failed = retry.get(&due.guild_id).map_or(0, |(n, _)| *n) + 1;
+                    let delay = backoff(
+                        shared.options.delete_backoff_start,
+                        shared.options.delete_backoff_max,
+                        failed,
+                    );
+                    retry.insert(due.guild_id, (failed, Instant::now() + delay));
+                }
+            }
+        }
+        let _working = shared.enter_always();
+        for due in shared.shields.summaries_due(true) {
+            if !summarise(&shared, &due).await {
+                tracing::warn!(
+                    guild = due.guild_id,
+                    "shutting down with folded helpers' alerts owed; the next start sends them"
+                );
+            }
+        }
+    });
+}
+
+/// One summary round for a guild; tells the shields what it covered. True when every item
+/// of `due` is settled.
+async fn summarise(shared: &Shared, due: &DueSummary) -> bool {
+    let (covered, result) = summary_round(shared, due).await;
+    shared.shields.summary_delivered(due.guild_id, &covered);
+    if let Err(err) = &result {
+        tracing::error!(guild = due.guild_id, error = %err, "helpers' summary round failed");
+    }
+    result.is_ok() && covered.len() == due.items.len()
+}
+
+/// Send the summary of `due`'s items to every destination still owed it, marking each item's
+/// task as each destination accepts. Returns the items now settled, and any error.
+async fn summary_round(shared: &Shared, due: &DueSummary) -> (Vec<u64>, Result<(), String>) {
+    let mut covered = Vec::new();
+    let result = summary_round_into(shared, due, &mut covered).await;
+    (covered, result)
+}
+
+async fn summary_round_into(
+    shared: &Shared,
+    due: &DueSummary,
+    covered: &mut Vec<u64>,
+) -> Result<(), String> {
+    let store = &shared.store;
+    let guild = shared.guild(due.guild_id);
+    let helpers = guild.map(|g| shared.helpers(g)).unwrap_or_default();
+    let mut owed = Vec::new();
+    for &id in &due.items {
+        let record_id = RecordId(id);
+        let task = match store.alert(record_id).map_err(|e| e.to_string())? {
+            Some(task) if !task.is_pending() => {
+                covered.push(id);
+                continue;
+            }
+            Some(task) => task,
+            None => AlertTask::new(record_id, due.guild_id, 0),
+        };
+        let Some(record) = store.get(record_id).map_err(|e| e.to_string())? else {
+            tracing::error!(%record_id, "a folded helpers' alert has no record; dropped");
+            covered.push(id);
+            continue;
+        };
+        let wanted = match guild {
+            Some(guild) => wanted_targets(guild, &helpers, &record),
+            // The guild left the config: nowhere to send; settled as is.
+            None => Vec::new(),
+        };
+        owed.push((record, task, wanted));
+    }
+    let targets: BTreeSet<AlertTarget> = owed
+        .iter()
+        .flat_map(|(_, task, wanted)| task.outstanding(wanted))
+        .collect();
+    let mut channel_link = None;
+    for target in targets {
+        let http = shared.http().ok_or("the HTTP client is not ready")?;
+        let guild = guild.ok_or("the guild left the config")?;
+        let items: Vec<&QuarantineRecord> = owed
+            .iter()
+            .filter(|(_, task, wanted)| task.outstanding(wanted).contains(&target))
+            .map(|(record, _, _)| record)
+            .collect();
+        let threats: Vec<FoldedThreat> = items.iter().map(|r| folded_threat(r)).collect();
+        let pages = summary_pages(&threats, SUMMARY_WORST, due.moment);
+        let texts = match target {
+            AlertTarget::HelpersChannel { .. } => pages,
+            AlertTarget::Helper { .. } => {
+                let mut first = pages.into_iter().next().unwrap_or_default();
+                if let Some(link) = &channel_link {
+                    first.push_str(&format!("\nEvery item: {link}"));
+                }
+                vec![first]
+            }
+            AlertTarget::Protected { .. } => vec![protected_fold_summary(items.len())],
+        };
+        // Summaries take the alerts' share of the global rate limit, as single alerts do.
+        if let Some(removal) = shared.removal() {
+            let slots = texts.len() * requests_for(target);
+            let mut stopping = shared.stopping();
+            tokio::select! {
+                _ = async { for _ in 0..slots { removal.others().acquire().await } } => {}
+                _ = stopping.wait_for(|s| *s) => {}
+            }
+        }
+        let ids: Vec<u64> = items.iter().map(|r| r.id.0).collect();
+        let mut outcome = AlertOutcome::Delivered { message_id: None };
+        for (page, text) in texts.iter().enumerate() {
+            let nonce = summary_nonce(&ids, target, page);
+            match send_to(http, target, text, nonce).await {
+                AlertOutcome::Delivered { message_id } => {
+                    if page == 0 {
+                        outcome = AlertOutcome::Delivered { message_id };
+                    }
+                }
+                failed => {
+                    outcome = failed;
+                    break;
+                }
+            }
+        }
+        match &outcome {
+            AlertOutcome::Delivered { message_id } => {
+                if let (AlertTarget::HelpersChannel { channel_id }, Some(message)) =
+                    (target, message_id)
+                {
+                    channel_link = Some(format!(
+                        "https://discord.com/channels/{}/{channel_id}/{message}",
+                        guild.id
+                    ));
+                }
+            }
+            AlertOutcome::Failed(error) => {
+                tracing::warn!(?target, error, "helpers' summary not delivered; will retry")
+            }
+            AlertOutcome::Refused(error) => {
+                tracing::error!(
+                    ?target,
+                    error,
+                    "helpers' summary refused by Discord; not retried"
+                )
+            }
+        }
+        for record in &items {
+            store
+                .alert_progress(record.id, target, &outcome)
+                .map_err(|e| e.to_string())?;
+        }
+        if matches!(outcome, AlertOutcome::Delivered { .. }) {
+            // The marks on disk are what stop a restart from sending it again.
+            store.flush().await.map_err(|e| e.to_string())?;
+        }
+    }
+    for (record, _, wanted) in &owed {
+        let settled = store
+            .alert_settle(record.id, wanted)
+            .map_err(|e| e.to_string())?;
+        if !settled.is_pending() {
+            covered.push(record.id.0);
+        }
+    }
+    store.flush().await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// A folded item as the summary needs it, its evidence in the single alert's format.
+fn folded_threat(record: &QuarantineRecord) -> FoldedThreat {
+    FoldedThreat {
+        item_id: record.id.0,
+        category: record
+            .verdict
+            .category()
+            .map(|c| c.as_str())
+            .unwrap_or("unknown")
+            .to_string(),
+        severity: record.verdict.severity().map(|s| s.get()).unwrap_or(0),
+        author_id: record.author_id,
+        evidence: evidence(record, SUMMARY_QUOTE_CHARS),
+    }
+}
+
+/// What the protected person is told of folded items: a count, never raw text.
+fn protected_fold_summary(count: usize) -> String {
+    format!(
+        "{count} more message(s) aimed at you were removed during a pile-on. \
+         Your helpers have been alerted and are reviewing them."
+    )
+}
+
+/// A nonce per summary page and destination (see [`nonce_of`]): a retry of the same summary
+/// within a few minutes is dropped by Discord.
+fn summary_nonce(ids: &[u64], target: AlertTarget, page: usize) -> String {
+    let key = format!("shieldbot-summary:{ids:?}:{target:?}:{page}");
+    let digest = crate::store::chain::sha256(key.as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("ss{hex}")
 }
 
 /// Rounds until the alert is settled or the bot stops (then it stays pending for the next start).
@@ -168,7 +439,7 @@ async fn round(shared: &Shared, guild_id: u64, record_id: RecordId) -> Result<bo
                     protected_summary(&record, guild.escalation.show_protected_raw)
                 }
             };
-            let outcome = send_to(http, record_id, target, &text).await;
+            let outcome = send_to(http, target, &text, nonce_of(record_id, target)).await;
             match &outcome {
                 AlertOutcome::Delivered { message_id } => {
                     if matches!(target, AlertTarget::HelpersChannel { .. }) {
@@ -242,13 +513,7 @@ fn requests_for(target: AlertTarget) -> usize {
     }
 }
 
-async fn send_to(
-    http: &Http,
-    record_id: RecordId,
-    target: AlertTarget,
-    text: &str,
-) -> AlertOutcome {
-    let nonce = nonce_of(record_id, target);
+async fn send_to(http: &Http, target: AlertTarget, text: &str, nonce: String) -> AlertOutcome {
     let sent = match target {
         AlertTarget::HelpersChannel { channel_id } => {
             send(http, ChannelId::new(channel_id), text, nonce).await
@@ -294,6 +559,11 @@ fn backoff(start: Duration, max: Duration, rounds: u32) -> Duration {
 
 /// The helpers' evidence summary, raw text behind a spoiler.
 pub fn helpers_summary(record: &QuarantineRecord) -> String {
+    evidence(record, usize::MAX)
+}
+
+/// [`helpers_summary`] quoting at most `quote_chars` characters of the text.
+fn evidence(record: &QuarantineRecord, quote_chars: usize) -> String {
     let category = record
         .verdict
         .category()
@@ -330,7 +600,7 @@ pub fn helpers_summary(record: &QuarantineRecord) -> String {
         } else {
             reasons.join("; ")
         },
-        text = spoiler_safe(&record.content),
+        text = spoiler_safe(&clip(&record.content, quote_chars)),
         link = record.link(),
     );
     if !record.attachment_urls.is_empty() {
@@ -354,6 +624,16 @@ pub fn protected_summary(record: &QuarantineRecord, show_raw: bool) -> String {
         text.push_str(&format!("\nText: ||{}||", spoiler_safe(&record.content)));
     }
     truncate(text)
+}
+
+/// At most `max` characters of `text`, marked when cut.
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max).collect();
+    cut.push('…');
+    cut
 }
 
 /// Keep quoted text inside its spoiler: `||` in it would end the spoiler early.

@@ -349,6 +349,8 @@ impl Bot {
         act::resume_pending(&shared).map_err(BotError::Store)?;
         // Helpers' alerts still owed by a previous run (killed, or their REST calls failing).
         escalate::resume_pending(&shared).map_err(BotError::Store)?;
+        // Shield-up's summaries of folded threats (and any a previous run left owed).
+        escalate::start_summaries(&shared);
         let shard_manager = Arc::clone(&client.shard_manager);
         let mut client = client;
         let task = tokio::spawn(async move {

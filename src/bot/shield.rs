@@ -32,14 +32,15 @@ use crate::store::Store;
 use serenity::builder::{CreateAllowedMentions, CreateMessage, EditMember};
 use serenity::http::Http;
 use serenity::model::id::{ChannelId, GuildId, UserId};
+use shieldbot_core::pileon::SummaryMoment;
 use shieldbot_core::pileon::{
     AuthorSignals, BurstDetector, PileonConfig, Shield, ShieldCause, ShieldTransition, ShieldUp,
     MAX_TIMEOUT_MINUTES,
 };
 use shieldbot_core::policy::Context;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
 /// How many distinct authors per guild are remembered for "first message in the server"; when
@@ -87,6 +88,24 @@ impl ShieldChange {
     }
 }
 
+/// How a credible threat's helpers' alert goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertRoute {
+    /// On its own, at once (outside shield-up, or among its first `alert_immediately`).
+    Immediate,
+    /// Folded into shield-up's next summary.
+    Folded,
+}
+
+/// Folded items of one guild whose summary is due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueSummary {
+    pub guild_id: u64,
+    pub moment: SummaryMoment,
+    /// Item (record) ids, ascending.
+    pub items: Vec<u64>,
+}
+
 /// Errors of the manual controls.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ShieldError {
@@ -109,6 +128,12 @@ struct GuildShield {
     watching_since_ms: Option<i64>,
     /// Messages held since the shield last went up.
     held: u64,
+    /// Credible threats alerted one by one since the shield last went up.
+    immediate_alerts: u32,
+    /// Items folded into the next summary and not yet covered by a delivered one.
+    folded: BTreeSet<u64>,
+    /// When the folding began or the last summary went out while the shield was up.
+    summary_since: Option<Instant>,
 }
 
 impl GuildShield {
@@ -146,6 +171,9 @@ impl Shields {
                     latest_ms: i64::MIN,
                     watching_since_ms: None,
                     held: 0,
+                    immediate_alerts: 0,
+                    folded: BTreeSet::new(),
+                    summary_since: None,
                 };
                 (g.id, Mutex::new(state))
             })
@@ -243,6 +271,7 @@ impl Shields {
                 };
                 if let Some(raised) = state.shield.pile_on(now, config.duration_ms(), cause) {
                     state.held = 0;
+                    state.immediate_alerts = 0;
                     changes.push(ShieldChange {
                         guild_id: msg.guild_id,
                         transition: raised,
@@ -288,6 +317,7 @@ impl Shields {
         let duration_ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
         let transition = state.shield.raise(now, duration_ms, by);
         state.held = 0;
+        state.immediate_alerts = 0;
         let guild = state.guild.clone();
         drop(state);
         let ShieldTransition::Raised(up) = &transition else {
@@ -347,6 +377,79 @@ impl Shields {
             drop(state);
             self.announce(&guild, change);
         }
+    }
+
+    /// Decide how the alert of item `record_id` goes out: while the shield is up, the first
+    /// `pileon.alert_immediately` threats at once, later ones folded into the summary (and
+    /// remembered here until [`Shields::summary_delivered`] says a summary covered them).
+    pub fn route_alert(&self, guild_id: u64, record_id: u64) -> AlertRoute {
+        let Some(mut state) = self.lock(guild_id) else {
+            return AlertRoute::Immediate;
+        };
+        let now = self.now(&state);
+        if !state.shield.is_up(now) {
+            return AlertRoute::Immediate;
+        }
+        if state.immediate_alerts < state.config().alert_immediately {
+            state.immediate_alerts += 1;
+            return AlertRoute::Immediate;
+        }
+        state.folded.insert(record_id);
+        state.summary_since.get_or_insert_with(Instant::now);
+        AlertRoute::Folded
+    }
+
+    /// Owe a summary for an item folded by an earlier run (found pending at start-up).
+    pub fn owe_folded(&self, guild_id: u64, record_id: u64) -> bool {
+        let Some(mut state) = self.lock(guild_id) else {
+            return false;
+        };
+        state.folded.insert(record_id);
+        state.summary_since.get_or_insert_with(Instant::now);
+        true
+    }
+
+    /// The summaries due now: a guild's folded items once `pileon.alert_summary_secs` have
+    /// passed while the shield is up, and at once when it is down (the final summary). With
+    /// `everything`, every guild's folded items whatever the time (shutdown).
+    pub fn summaries_due(&self, everything: bool) -> Vec<DueSummary> {
+        let mut due = Vec::new();
+        for guild_id in self.guilds.keys() {
+            let Some(state) = self.lock(*guild_id) else {
+                continue;
+            };
+            if state.folded.is_empty() {
+                continue;
+            }
+            let up = state.shield.is_up(self.now(&state));
+            let period = Duration::from_secs(u64::from(state.config().alert_summary_secs));
+            let elapsed = state
+                .summary_since
+                .is_none_or(|since| since.elapsed() >= period);
+            if everything || !up || elapsed {
+                due.push(DueSummary {
+                    guild_id: *guild_id,
+                    moment: if up {
+                        SummaryMoment::ShieldUp
+                    } else {
+                        SummaryMoment::Final
+                    },
+                    items: state.folded.iter().copied().collect(),
+                });
+            }
+        }
+        due
+    }
+
+    /// A summary round ended: `covered` items need nothing more; the period starts again.
+    pub fn summary_delivered(&self, guild_id: u64, covered: &[u64]) {
+        let Some(mut state) = self.lock(guild_id) else {
+            return;
+        };
+        for id in covered {
+            state.folded.remove(id);
+        }
+        state.summary_since = Some(Instant::now());
     }
 
     /// A shield came down: the change, with how much it held.

@@ -54,6 +54,10 @@ pub struct AlertTask {
     pub channel_message_id: Option<u64>,
     /// When every destination was settled (Unix ms); `None` while pending.
     pub alerted_ms: Option<i64>,
+    /// Folded into shield-up's periodic summary instead of alerted on its own (a pile-on):
+    /// still owed until a summary covering it is delivered; a restart sends it in one.
+    #[serde(default)]
+    pub folded: bool,
 }
 
 impl AlertTask {
@@ -69,6 +73,7 @@ impl AlertTask {
             refused: Vec::new(),
             channel_message_id: None,
             alerted_ms: None,
+            folded: false,
         }
     }
 

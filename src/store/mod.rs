@@ -428,6 +428,25 @@ impl Store {
         Ok(swapped.is_ok())
     }
 
+    /// Mark an item's alert as folded into shield-up's summary (queuing it first when it had
+    /// none). It stays owed as before; only the way it is paid changes.
+    pub fn alert_fold(&self, id: RecordId) -> Result<AlertTask, StoreError> {
+        self.queue_alert(id)?;
+        let key = keys::u64_key(id.0);
+        let task = self.alerts.transaction(|alerts| {
+            let Some(bytes) = alerts.get(key)? else {
+                return abort(StoreError::NotFound(id));
+            };
+            let mut task: AlertTask = decode(&bytes)?;
+            if !task.folded {
+                task.folded = true;
+                alerts.insert(&key, encode(&task)?)?;
+            }
+            Ok(task)
+        })?;
+        Ok(task)
+    }
+
     /// The alert task of an item, pending or done; `None` when it never had one.
     pub fn alert(&self, id: RecordId) -> Result<Option<AlertTask>, StoreError> {
         match self.alerts.get(keys::u64_key(id.0))? {

@@ -9,6 +9,7 @@
 //! | [`signals`] | what we know of one author (account age, time in the server, first message ...) and whether they are "fresh" |
 //! | [`detector`] | a sliding-window rate of messages aimed at one protected person, compared with its own baseline; a spike driven by fresh accounts is a pile-on |
 //! | [`shield`] | the shield-up state machine: raised by a detected pile-on or by hand, extended while the pile-on lasts, expiring by itself |
+//! | [`alert_summary`] | while the shield is up, credible threats beyond the first few are folded into a periodic summary for helpers |
 //!
 //! [`PileonConfig`] is the `[guild.pileon]` section of a guild's config. Its defaults are chosen
 //! to keep regular community members untouched: only a sustained burst (at least
@@ -18,10 +19,12 @@
 //! are held; first-time posters and repeat offenders meet the tighter scorer thresholds of
 //! `policy.shield_threshold_factor`; established regulars are judged exactly as usual.
 
+pub mod alert_summary;
 pub mod detector;
 pub mod shield;
 pub mod signals;
 
+pub use alert_summary::{summary_pages, FoldedThreat, SummaryMoment};
 pub use detector::{BurstDetector, Observation};
 pub use shield::{Shield, ShieldCause, ShieldTransition, ShieldUp};
 pub use signals::AuthorSignals;
@@ -63,6 +66,12 @@ pub struct PileonConfig {
     pub repeat_offender_quarantines: u32,
     /// Length of such a timeout in minutes (at most 28 days).
     pub timeout_minutes: u32,
+    /// While the shield is up, how many credible threats are still alerted to helpers one by
+    /// one, at once; later ones are folded into a periodic summary (see [`alert_summary`]).
+    pub alert_immediately: u32,
+    /// How often, in seconds, folded threats are summarised while the shield is up (a final
+    /// summary follows when it comes down).
+    pub alert_summary_secs: u32,
 }
 
 impl Default for PileonConfig {
@@ -81,6 +90,11 @@ impl Default for PileonConfig {
             timeout_repeat_offenders: false,
             repeat_offender_quarantines: 3,
             timeout_minutes: 60,
+            // The first few threats of a pile-on tell helpers what is happening and deserve
+            // a look at once; after that one summary a minute keeps them informed without
+            // burying them or spending the rate limit the deletions need.
+            alert_immediately: 3,
+            alert_summary_secs: 60,
         }
     }
 }
@@ -123,6 +137,9 @@ impl PileonConfig {
                 "pileon.timeout_minutes must be 1 to {MAX_TIMEOUT_MINUTES} (28 days), not {}",
                 self.timeout_minutes
             ));
+        }
+        if self.alert_summary_secs == 0 {
+            return Err("pileon.alert_summary_secs must be at least 1".into());
         }
         Ok(())
     }
