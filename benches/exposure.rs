@@ -9,7 +9,8 @@
 //! again with `[removal.timeouts] enabled = true`. Options: `--seconds N` (shorter runs),
 //! `--rates 10,100`, `--no-timeouts` (skip the second configuration), `--drain N` (seconds to
 //! wait at most for the backlog after the raid, default 900: 60 s at 1,000/s leaves ~56,000
-//! messages for bulk delete's 100 a second). A full run takes about half an hour.
+//! messages for bulk delete's 100 a second). A full run takes about half an hour. Any 429s are
+//! also printed by route, to tell the removal path's from the alerts'.
 //!
 //! Raid lines come from the corpus's test split (`data/corpus/test/abuse-*.tsv`), kept only when
 //! the shipped filter removes them when aimed at the protected person (this measures removal,

@@ -230,6 +230,8 @@ async fn a_rule_added_by_command_appears_in_automod() {
                 {"name": "kind", "type": 4, "value": 0},
                 {"name": "pattern", "type": 3, "value": keyword},
                 {"name": "category", "type": 4, "value": 3},
+                // High severity: the mirror leaves medium insults bot-side.
+                {"name": "severity", "type": 4, "value": 3},
             ]
         }]})],
     });
@@ -312,6 +314,7 @@ async fn shield_rules_automod_lists_what_automod_cannot_express_with_the_reason(
             json!({"name": "kind", "type": 4, "value": 1}),
             json!({"name": "pattern", "type": 3, "value": phrase}),
             json!({"name": "category", "type": 4, "value": 3}),
+            json!({"name": "severity", "type": 4, "value": 3}),
         ],
     )
     .await;

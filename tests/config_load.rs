@@ -61,7 +61,7 @@ fn shipped_example_loads_with_the_documented_values() {
         config.automod,
         AutoModConfig {
             enabled: true,
-            min_severity: Severity::MEDIUM
+            min_severity: Severity::HIGH
         }
     );
     assert!(guild.automod.mirrored(config.automod.enabled));
@@ -258,7 +258,7 @@ fn filter_section_is_read_into_the_filter_config() {
 fn removal_and_automod_sections_are_read() {
     let config = Config::from_toml_str(&format!(
         "[removal]\nbulk = false\n[removal.timeouts]\nenabled = true\nstrikes = 2\nwithin_seconds = 30\nduration_minutes = 1440\n\
-         [automod]\nenabled = true\nmin_severity = 3\n{MINIMAL}[guild.automod]\nalert_channel = \"4000\"\n"
+         [automod]\nenabled = true\nmin_severity = 2\n{MINIMAL}[guild.automod]\nalert_channel = \"4000\"\n"
     ))
     .unwrap();
     assert!(!config.removal.bulk);
@@ -271,7 +271,7 @@ fn removal_and_automod_sections_are_read() {
             duration_minutes: 1440
         }
     );
-    assert_eq!(config.automod.min_severity, Severity::HIGH);
+    assert_eq!(config.automod.min_severity, Severity::MEDIUM);
     let guild = &config.guilds[0];
     assert_eq!(
         guild.automod.alert_channel_or(guild.helpers_channel),

@@ -28,7 +28,8 @@ fn a_guild_without_the_section_gets_the_defaults() {
 fn the_section_is_read() {
     let text = format!(
         "{GUILD}\n[guild.pileon]\nwindow_secs = 30\nratio = 6.0\nhold_account_days = 14\n\
-         hold_member_hours = 48\nduration_minutes = 90\ntimeout_repeat_offenders = true\n"
+         hold_member_hours = 48\nduration_minutes = 90\ntimeout_repeat_offenders = true\n\
+         alert_immediately = 5\nalert_summary_secs = 120\n"
     );
     let config = Config::from_toml_str(&text).unwrap();
     let pileon = &config.guilds[0].pileon;
@@ -38,6 +39,8 @@ fn the_section_is_read() {
     assert_eq!(pileon.hold_member_hours, 48);
     assert_eq!(pileon.duration_ms(), 90 * 60_000);
     assert!(pileon.timeout_repeat_offenders);
+    assert_eq!(pileon.alert_immediately, 5);
+    assert_eq!(pileon.alert_summary_secs, 120);
     assert_eq!(pileon.min_messages, PileonConfig::default().min_messages);
 }
 
@@ -47,6 +50,8 @@ fn bad_values_are_refused_with_their_key() {
         ("min_new_share = 2.0", "min_new_share"),
         ("timeout_minutes = 50000", "timeout_minutes"),
         ("window_secs = 0", "window_secs"),
+        ("alert_summary_secs = 0", "alert_summary_secs"),
+        ("alert_immediately = -1", "alert_immediately"),
         ("windw_secs = 10", "windw_secs"),
     ] {
         let text = format!("{GUILD}\n[guild.pileon]\n{line}\n");

@@ -58,7 +58,7 @@ impl AutoModOptions {
 impl Default for AutoModOptions {
     fn default() -> Self {
         AutoModOptions {
-            min_severity: Severity::MEDIUM,
+            min_severity: Severity::HIGH,
             alert_channel: None,
         }
     }

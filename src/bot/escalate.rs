@@ -18,11 +18,12 @@
 //! command, less revoked).
 //!
 //! Pile-ons: while a guild's shield is up, only the first `pileon.alert_immediately` threats
-//! are alerted one by one; later ones are folded ([`Shields::route_alert`]) into a summary
-//! sent every `pileon.alert_summary_secs` and once more when the shield comes down (text from
-//! [`shieldbot_core::pileon::summary_pages`]). A folded item's task is marked `folded` and stays
-//! pending: each destination is marked delivered for every item a delivered summary covered,
-//! so nothing is lost to a crash, and a restart puts what is still owed into a summary at once.
+//! are alerted one by one; later ones are folded ([`crate::bot::Shields::route_alert`]) into
+//! a summary sent every `pileon.alert_summary_secs` and once more when the shield comes down
+//! (text from [`shieldbot_core::pileon::summary_pages`]). A folded item's task is marked
+//! `folded` and stays pending: each destination is marked delivered for every item a delivered
+//! summary covered, so nothing is lost to a crash, and a restart puts what is still owed into a
+//! summary at once.
 //! Summaries go to the same places as single alerts: every page to the helpers' channel, the
 //! first page (with the worst items) and a link to the rest to each helper's DM, and a count
 //! without raw text to the protected person when they are notified.
@@ -196,18 +197,22 @@ async fn summary_round_into(
     let mut owed = Vec::new();
     for &id in &due.items {
         let record_id = RecordId(id);
+        let Some(record) = store.get(record_id).map_err(|e| e.to_string())? else {
+            tracing::error!(%record_id, "a folded helpers' alert has no record; dropped");
+            covered.push(id);
+            continue;
+        };
         let task = match store.alert(record_id).map_err(|e| e.to_string())? {
             Some(task) if !task.is_pending() => {
                 covered.push(id);
                 continue;
             }
             Some(task) => task,
-            None => AlertTask::new(record_id, due.guild_id, 0),
-        };
-        let Some(record) = store.get(record_id).map_err(|e| e.to_string())? else {
-            tracing::error!(%record_id, "a folded helpers' alert has no record; dropped");
-            covered.push(id);
-            continue;
+            None => {
+                // Folded just before its task was written (an AutoMod block has none at first).
+                store.queue_alert(record_id).map_err(|e| e.to_string())?;
+                AlertTask::new(record_id, due.guild_id, 0)
+            }
         };
         let wanted = match guild {
             Some(guild) => wanted_targets(guild, &helpers, &record),
@@ -641,12 +646,16 @@ fn spoiler_safe(text: &str) -> String {
     text.replace('|', "\u{2223}")
 }
 
-/// Discord's message limit is 2,000 characters.
+/// Discord's message limit is 2,000 characters. A cut inside the quoted text closes its
+/// spoiler, so the raw text is never shown in the clear.
 fn truncate(text: String) -> String {
     if text.chars().count() <= 2000 {
         return text;
     }
-    let mut cut: String = text.chars().take(1990).collect();
+    let mut cut: String = text.chars().take(1988).collect();
+    if cut.matches("||").count() % 2 == 1 {
+        cut.push_str("||");
+    }
     cut.push_str(" …(cut)");
     cut
 }
@@ -706,5 +715,15 @@ mod tests {
     fn long_alerts_fit_discords_limit() {
         assert!(truncate("x".repeat(5000)).chars().count() <= 2000);
         assert_eq!(truncate("short".into()), "short");
+        let cut = truncate(format!("Text: ||{}||", "x".repeat(5000)));
+        assert!(cut.chars().count() <= 2000);
+        assert_eq!(cut.matches("||").count(), 2, "the spoiler stays closed");
+    }
+
+    #[test]
+    fn the_protected_person_is_told_of_folded_threats_without_their_text() {
+        let text = protected_fold_summary(12);
+        assert!(text.contains("12 more message(s)"));
+        assert!(!text.contains("||"));
     }
 }

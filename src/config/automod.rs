@@ -16,7 +16,8 @@ pub struct AutoModConfig {
     /// Mirror expressible rules into native AutoMod (default false).
     pub enabled: bool,
     /// Removing rules below this severity (1..=3) stay bot-side; escalating rules are always
-    /// mirrored (default 2).
+    /// mirrored (default 3: AutoMod blocks everywhere in the server, and medium insults such as
+    /// "bitch" are too often praise, reclaimed or quoted to block there).
     pub min_severity: Severity,
 }
 
@@ -24,7 +25,7 @@ impl Default for AutoModConfig {
     fn default() -> Self {
         AutoModConfig {
             enabled: false,
-            min_severity: Severity::MEDIUM,
+            min_severity: Severity::HIGH,
         }
     }
 }

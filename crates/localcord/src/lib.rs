@@ -111,11 +111,11 @@ pub use faults::{FaultKind, RestFault};
 pub use gateway::{Disconnect, GatewayStats};
 pub use observe::{route_matches, DispatchRecord, RecordedRequest, WaitTimeout};
 pub use ratelimit::RateLimitRule;
-pub use server::ATTACHMENT_LIMIT_BYTES;
 pub use scripting::{
     AutoModExecution, ButtonClick, InteractionHandle, NewMessage, PostOutcome, Refusal,
     SlashCommand,
 };
+pub use server::ATTACHMENT_LIMIT_BYTES;
 pub use snowflake::{snowflake_at, snowflake_now, snowflake_time, DISCORD_EPOCH_MS};
 pub use tls::TlsError;
 pub use world::ChannelKind;

@@ -123,10 +123,7 @@ async fn uploads_over_the_limit_are_refused_with_413() {
         .send_files(&http, [small], CreateMessage::new().content("small"))
         .await;
     assert!(sent.is_ok(), "{sent:?}");
-    let big = CreateAttachment::bytes(
-        vec![b'a'; localcord::ATTACHMENT_LIMIT_BYTES + 1],
-        "big.txt",
-    );
+    let big = CreateAttachment::bytes(vec![b'a'; localcord::ATTACHMENT_LIMIT_BYTES + 1], "big.txt");
     let refused = channel
         .send_files(&http, [big], CreateMessage::new().content("big"))
         .await;

@@ -114,9 +114,9 @@ pub enum BotSideReason {
 impl fmt::Display for BotSideReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BotSideReason::AllowRule => {
-                f.write_str("allow rule: AutoMod cannot apply it, so what it touches stays bot-side")
-            }
+            BotSideReason::AllowRule => f.write_str(
+                "allow rule: AutoMod cannot apply it, so what it touches stays bot-side",
+            ),
             BotSideReason::Profanity => {
                 f.write_str("profanity never removes on its own; AutoMod would block it everywhere")
             }

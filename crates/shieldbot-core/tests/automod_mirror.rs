@@ -22,8 +22,16 @@ const MUST_KEEP: &str = include_str!("data/must_keep.txt");
 /// An AutoMod keyword as Discord matches it: case-insensitive, whole words unless `*`.
 fn keyword_regex(keyword: &str) -> Regex {
     let core = keyword.trim_matches('*');
-    let start = if keyword.starts_with('*') { r"\w*" } else { r"\b" };
-    let end = if keyword.ends_with('*') { r"\w*" } else { r"\b" };
+    let start = if keyword.starts_with('*') {
+        r"\w*"
+    } else {
+        r"\b"
+    };
+    let end = if keyword.ends_with('*') {
+        r"\w*"
+    } else {
+        r"\b"
+    };
     RegexBuilder::new(&format!("{start}{}{end}", regex::escape(core)))
         .case_insensitive(true)
         .build()
@@ -80,7 +88,11 @@ fn must_keep_texts() -> Vec<(String, String)> {
 #[test]
 fn the_default_mirror_blocks_no_message_the_bot_keeps() {
     let pack = RulePack::from_toml_str(DEFAULT_PACK, "config/rules/default.toml").unwrap();
-    let plan = plan(pack.rules(), &MirrorPolicy::default(), &AutoModLimits::DISCORD);
+    let plan = plan(
+        pack.rules(),
+        &MirrorPolicy::default(),
+        &AutoModLimits::DISCORD,
+    );
     assert!(
         plan.mirrored_patterns() > 0,
         "the default pack mirrors nothing"
@@ -125,7 +137,11 @@ fn the_default_mirror_blocks_no_message_the_bot_keeps() {
 #[test]
 fn the_default_mirror_still_blocks_literal_abuse() {
     let pack = RulePack::from_toml_str(DEFAULT_PACK, "config/rules/default.toml").unwrap();
-    let plan = plan(pack.rules(), &MirrorPolicy::default(), &AutoModLimits::DISCORD);
+    let plan = plan(
+        pack.rules(),
+        &MirrorPolicy::default(),
+        &AutoModLimits::DISCORD,
+    );
     let compiled: Vec<_> = plan.rules.iter().map(matchers).collect();
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/corpus");
     let (mut abuse, mut blocked, mut threats, mut threats_blocked) = (0, 0, 0, 0);

@@ -106,7 +106,8 @@ pub fn summary_pages(threats: &[FoldedThreat], worst: usize, moment: SummaryMome
     paginate(lines)
 }
 
-/// `Items: #1, #2, #3` lines (numbered as a single alert numbers its item), each short enough to fit a page.
+/// `Items: #1, #2, #3` lines (numbered as a single alert numbers its item), each short enough
+/// to fit a page.
 fn item_lines(ids: &[u64]) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
