@@ -4,11 +4,9 @@
 //! what AutoMod cannot express is listed as bot-side, with the reason, by the mirror and by
 //! `/shield rules automod`.
 
-mod bot_events;
-mod removal_support;
+mod support;
 
 use localcord::{NewMessage, PostOutcome, SlashCommand};
-use removal_support::*;
 use serde_json::{json, Value};
 use shieldbot::bot::automod_sync::AutoModOptions;
 use shieldbot::bot::{BotEvent, BotOptions};
@@ -16,6 +14,10 @@ use shieldbot::store::Removal;
 use shieldbot_core::automod::BotSideReason;
 use shieldbot_core::rules::RulePack;
 use shieldbot_core::{Category, Severity};
+use support::data::data;
+use support::raid::*;
+use support::slash::{content, is_ephemeral, run_shield_in, shield_options};
+use support::town::Town;
 
 fn options() -> BotOptions {
     BotOptions {
@@ -60,7 +62,7 @@ fn keywords(rule: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expressible_rules_are_mirrored_and_the_rest_listed_bot_side() {
-    let town = town(1).await;
+    let town = Town::new().await;
     town.server.enforce_discord_rate_limits();
     let dir = tempfile::tempdir().unwrap();
     let (handle, _events, _store) = start_bot(&town, dir.path(), options()).await;
@@ -141,13 +143,13 @@ async fn expressible_rules_are_mirrored_and_the_rest_listed_bot_side() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_automod_blocked_message_lands_in_quarantine_with_its_content() {
-    let town = town(1).await;
+    let (town, raiders) = raided_town(1).await;
     town.server.enforce_discord_rate_limits();
     let dir = tempfile::tempdir().unwrap();
     let (handle, mut events, store) = start_bot(&town, dir.path(), options()).await;
     mirrored(&handle, town.guild).await;
 
-    let raider = town.raiders[0];
+    let raider = raiders[0];
     // A threat AutoMod can see as written: it is blocked before anyone reads it.
     let blocked = texts("escalate").into_iter().find_map(|text| {
         let outcome = town.server.try_post_message(
@@ -200,7 +202,7 @@ async fn an_automod_blocked_message_lands_in_quarantine_with_its_content() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rule_added_by_command_appears_in_automod() {
-    let town = town(1).await;
+    let (town, raiders) = raided_town(1).await;
     town.server.enforce_discord_rate_limits();
     let dir = tempfile::tempdir().unwrap();
     let (handle, _events, _store) = start_bot(&town, dir.path(), options()).await;
@@ -225,15 +227,16 @@ async fn a_rule_added_by_command_appears_in_automod() {
         channel: town.helpers_channel,
         user: town.helper,
         name: "shield".into(),
-        options: vec![json!({"name": "rules", "type": 2, "options": [{
-            "name": "add", "type": 1, "options": [
-                {"name": "kind", "type": 4, "value": 0},
-                {"name": "pattern", "type": 3, "value": keyword},
-                {"name": "category", "type": 4, "value": 3},
+        options: shield_options(
+            &["rules", "add"],
+            vec![
+                json!({"name": "kind", "type": 4, "value": 0}),
+                json!({"name": "pattern", "type": 3, "value": keyword}),
+                json!({"name": "category", "type": 4, "value": 3}),
                 // High severity: the mirror leaves medium insults bot-side.
-                {"name": "severity", "type": 4, "value": 3},
-            ]
-        }]})],
+                json!({"name": "severity", "type": 4, "value": 3}),
+            ],
+        ),
     });
     let guild = town.guild;
     let wanted = keyword.clone();
@@ -249,49 +252,23 @@ async fn a_rule_added_by_command_appears_in_automod() {
         .await
         .expect("the rule added by command never reached AutoMod");
     let outcome = town.server.try_post_message(
-        NewMessage::new(
-            town.general,
-            town.raiders[0],
-            find("blocked_by_command_rule"),
-        )
-        .mentioning(town.jane),
+        NewMessage::new(town.general, raiders[0], find("blocked_by_command_rule"))
+            .mentioning(town.jane),
     );
     assert!(matches!(outcome, PostOutcome::Blocked(_)), "{outcome:?}");
     handle.shutdown().await.unwrap();
 }
 
-/// `/shield <path...>` as `who`; the bot's answer text and whether only `who` sees it.
+/// `/shield <path...>` as `who`, in the helpers' channel; the bot's answer text and whether only
+/// `who` sees it.
 async fn command(town: &Town, who: u64, path: &[&str], options: Vec<Value>) -> (String, bool) {
-    let mut nested = options;
-    for (depth, name) in path.iter().enumerate().rev() {
-        let kind = if depth + 1 == path.len() { 1 } else { 2 };
-        nested = vec![json!({"name": name, "type": kind, "options": nested})];
-    }
-    let handle = town.server.invoke_slash_command(SlashCommand {
-        guild: town.guild,
-        channel: town.helpers_channel,
-        user: who,
-        name: "shield".into(),
-        options: nested,
-    });
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        if let Some(callback) = town.server.interaction_callbacks(&handle).first() {
-            let flags = callback["data"]["flags"].as_u64().unwrap_or(0);
-            let content = callback["data"]["content"].as_str().unwrap_or_default();
-            return (content.to_string(), flags & 64 != 0);
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the bot never answered"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let (_, answer) = run_shield_in(town, town.helpers_channel, who, path, options).await;
+    (content(&answer).to_string(), is_ephemeral(&answer))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shield_rules_automod_lists_what_automod_cannot_express_with_the_reason() {
-    let town = town(1).await;
+    let town = Town::new().await;
     town.server.enforce_discord_rate_limits();
     let dir = tempfile::tempdir().unwrap();
     let (handle, _events, _store) = start_bot(&town, dir.path(), options()).await;

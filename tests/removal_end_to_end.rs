@@ -3,25 +3,21 @@
 //! a 500-message burst comes down completely without a 429 storm, threats before insults; a
 //! backlog left by a previous run is removed worst first; repeat offenders are timed out.
 
-mod bot_events;
-mod removal_support;
+mod support;
 
 use localcord::{NewMessage, PostOutcome, Refusal};
-use removal_support::*;
 use shieldbot::bot::removal::{RemovalOptions, TimeoutPolicy};
 use shieldbot::bot::BotOptions;
 use shieldbot::store::{NewQuarantine, Removal};
-use shieldbot_core::{Category, Severity, Verdict};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
+use support::raid::*;
+use support::records::threat_or_insult;
+use support::town::Town;
 
+/// Post `text` at Jane as `author`; the message id and when it was posted.
 fn post(town: &Town, author: u64, text: &str) -> (u64, Instant) {
-    let message = NewMessage::new(town.general, author, text).mentioning(town.jane);
-    let posted = town.server.post_message(message).expect("posted");
-    (
-        posted["id"].as_str().unwrap().parse().unwrap(),
-        Instant::now(),
-    )
+    (town.post(author, text, true), Instant::now())
 }
 
 async fn wait_all_gone(town: &Town, ids: &[u64]) {
@@ -51,7 +47,7 @@ async fn wait_all_gone(town: &Town, ids: &[u64]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_500_is_fully_removed_threats_first_without_a_429_storm() {
-    let town = town(50).await;
+    let (town, raiders) = raided_town(50).await;
     town.server.enforce_discord_rate_limits();
     let dir = tempfile::tempdir().unwrap();
     let (handle, _events, store) = start_bot(&town, dir.path(), BotOptions::default()).await;
@@ -61,7 +57,7 @@ async fn a_burst_of_500_is_fully_removed_threats_first_without_a_429_storm() {
     let mut insult_ids = Vec::new();
     let mut posted_at = std::collections::HashMap::new();
     for i in 0..500 {
-        let author = town.raiders[i % town.raiders.len()];
+        let author = raiders[i % raiders.len()];
         // One in five is a threat, spread through the burst.
         let (id, at) = if i % 5 == 4 {
             let p = post(&town, author, &threats[i % threats.len()]);
@@ -120,25 +116,9 @@ async fn a_burst_of_500_is_fully_removed_threats_first_without_a_429_storm() {
     handle.shutdown().await.unwrap();
 }
 
-fn verdict(escalate: bool) -> Verdict {
-    if escalate {
-        Verdict::Escalate {
-            category: Category::Threat,
-            severity: Severity::HIGH,
-            reasons: vec![],
-        }
-    } else {
-        Verdict::Quarantine {
-            category: Category::Insult,
-            severity: Severity::MEDIUM,
-            reasons: vec![],
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backlog_left_by_a_previous_run_comes_down_worst_first() {
-    let town = town(20).await;
+    let (town, raiders) = raided_town(20).await;
     town.server.enforce_discord_rate_limits();
     let dir = tempfile::tempdir().unwrap();
     let threats = texts("escalate");
@@ -156,7 +136,7 @@ async fn a_backlog_left_by_a_previous_run_comes_down_worst_first() {
             } else {
                 &insults[i % insults.len()]
             };
-            let author = town.raiders[i % town.raiders.len()];
+            let author = raiders[i % raiders.len()];
             let (id, _) = post(&town, author, text);
             store
                 .quarantine(NewQuarantine {
@@ -170,7 +150,7 @@ async fn a_backlog_left_by_a_previous_run_comes_down_worst_first() {
                     content: text.clone(),
                     attachment_urls: vec![],
                     edits: vec![],
-                    verdict: verdict(escalate),
+                    verdict: threat_or_insult(escalate, vec![]),
                     scores: Default::default(),
                 })
                 .unwrap();
@@ -209,7 +189,7 @@ async fn a_backlog_left_by_a_previous_run_comes_down_worst_first() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeat_offenders_are_timed_out_so_their_next_message_never_lands() {
-    let town = town(2).await;
+    let (town, raiders) = raided_town(2).await;
     town.server.enforce_discord_rate_limits();
     let dir = tempfile::tempdir().unwrap();
     let options = BotOptions {
@@ -225,7 +205,7 @@ async fn repeat_offenders_are_timed_out_so_their_next_message_never_lands() {
     };
     let (handle, _events, _store) = start_bot(&town, dir.path(), options).await;
     let insults = texts("quarantine");
-    let (raider, bystander) = (town.raiders[0], town.raiders[1]);
+    let (raider, bystander) = (raiders[0], raiders[1]);
     let first = post(&town, bystander, &insults[0]).0;
     let ids: Vec<u64> = (0..3).map(|i| post(&town, raider, &insults[i]).0).collect();
     wait_all_gone(&town, &ids).await;

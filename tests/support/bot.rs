@@ -11,7 +11,7 @@ use shieldbot::config::{Config, Token};
 use shieldbot::store::Store;
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -182,13 +182,35 @@ impl ChildBot {
 
     /// A graceful stop (SIGTERM): asserts the bot exits successfully (store flushed, unlocked).
     pub fn terminate(mut self) {
+        self.sigterm();
+        let exit = self.0.wait().unwrap();
+        assert!(exit.success(), "shieldbot run exited with {exit}");
+    }
+
+    /// Send SIGTERM, as a service manager stopping the bot would, without waiting.
+    pub fn sigterm(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.0.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
-        let exit = self.0.wait().unwrap();
-        assert!(exit.success(), "shieldbot run exited with {exit}");
+    }
+
+    /// Whether the process has not exited yet.
+    pub fn is_running(&mut self) -> bool {
+        self.0.try_wait().unwrap().is_none()
+    }
+
+    /// Its exit status once it exits, or `None` if it is still running after `limit`.
+    pub async fn exit_within(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = tokio::time::Instant::now() + limit;
+        while tokio::time::Instant::now() < deadline {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
     }
 }
 

@@ -3,7 +3,12 @@
 //! - [`town`]: the local Discord (`localcord`) with a guild, its channels and the usual people;
 //! - [`bot`]: the real bot (`Bot::start`, or the `shieldbot run` binary) started against it, the
 //!   sled store reopened once the bot lets go of it, and waiting on the bot's events;
+//! - [`config`]: the bot's config protecting Jane, which each scenario extends;
 //! - [`slash`]: invoking `/shield ...` and reading the bot's interaction callbacks;
+//! - [`data`]: the test texts under `tests/data`;
+//! - [`events`]: waiting on the bot's published events;
+//! - [`raid`]: raiders posting the test texts on a rate-limited server, a rules-only bot, and
+//!   when the server took each message down;
 //! - [`records`]: quarantine items for the store-level tests.
 //!
 //! Nothing here stands in for our own modules: it only builds the world and drives it.
@@ -13,13 +18,13 @@
 #![allow(dead_code)]
 
 pub mod bot;
+pub mod config;
+pub mod data;
+pub mod events;
+pub mod raid;
 pub mod records;
 pub mod slash;
 pub mod town;
-
-// The event waits are shared with test files that include `tests/bot_events` directly.
-#[path = "../bot_events/mod.rs"]
-pub mod events;
 
 use std::time::Duration;
 

@@ -31,9 +31,20 @@ pub async fn run_shield(
     path: &[&str],
     options: Vec<Value>,
 ) -> (InteractionHandle, Value) {
+    run_shield_in(town, town.general, who, path, options).await
+}
+
+/// [`run_shield`] typed in `channel` (e.g. the helpers' channel).
+pub async fn run_shield_in(
+    town: &Town,
+    channel: u64,
+    who: u64,
+    path: &[&str],
+    options: Vec<Value>,
+) -> (InteractionHandle, Value) {
     let handle = town.server.invoke_slash_command(SlashCommand {
         guild: town.guild,
-        channel: town.general,
+        channel,
         user: who,
         name: "shield".into(),
         options: shield_options(path, options),
@@ -56,6 +67,12 @@ pub async fn first_callback(town: &Town, handle: &InteractionHandle) -> Value {
 /// The text of an answer (empty if it has none).
 pub fn content(answer: &Value) -> &str {
     answer["data"]["content"].as_str().unwrap_or_default()
+}
+
+/// Whether only the member who asked sees the answer (Discord's `EPHEMERAL` message flag).
+pub fn is_ephemeral(answer: &Value) -> bool {
+    const EPHEMERAL: u64 = 1 << 6;
+    answer["data"]["flags"].as_u64().unwrap_or(0) & EPHEMERAL != 0
 }
 
 /// The request that carried the bot's callback to `handle`, with its body and attachments.

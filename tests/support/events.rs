@@ -1,7 +1,5 @@
-//! Waiting on the bot's published events, shared by the end-to-end test files
-//! (`mod bot_events;` in each). Each file passes its own patience.
-
-#![allow(dead_code)] // each test binary uses its own subset
+//! Waiting on the bot's published events with a given patience ([`super::bot`] waits with
+//! [`super::WAIT`]; the rate-limited raids of [`super::raid`] wait longer).
 
 use shieldbot::bot::{BotEvent, Judged};
 use std::time::Duration;
