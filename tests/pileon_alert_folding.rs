@@ -34,19 +34,11 @@ fn threats() -> Vec<String> {
 }
 
 fn config(town: &Town, store: &Path) -> Config {
-    Config::from_toml_str(&format!(
-        r#"
-[store]
-path = "{store}"
-
-[[guild]]
-id = "{guild}"
-helpers = ["{helper}"]
-helpers_channel = "{helpers_channel}"
-
-[[guild.protected]]
-user_id = "{jane}"
-
+    support::config::protecting_jane(
+        town,
+        store,
+        &format!(
+            r#"
 [guild.escalation]
 dm_helpers = true
 notify_protected = false
@@ -59,14 +51,9 @@ alert_summary_secs = 1
 
 [filter]
 rule_packs = ["{DEFAULT_RULES}"]
-"#,
-        store = store.display(),
-        guild = town.guild,
-        helper = town.helper,
-        helpers_channel = town.helpers_channel,
-        jane = town.jane,
-    ))
-    .unwrap()
+"#
+        ),
+    )
 }
 
 /// The bot on `store_dir`, judging with the rules alone (no scorer: fast and deterministic).
