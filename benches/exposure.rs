@@ -23,8 +23,6 @@ mod corpus;
 
 use chrono::{Duration as Days, Utc};
 use localcord::{LocalDiscord, NewMessage, PostOutcome};
-use shieldbot::bot::automod_sync::AutoModOptions;
-use shieldbot::bot::removal::RemovalOptions;
 use shieldbot::bot::{Bot, BotEvent, BotOptions, Endpoint};
 use shieldbot::config::{Config, Token};
 use shieldbot::store::Store;
@@ -177,11 +175,7 @@ dm_helpers = false
     ))
     .expect("config");
     let store = Store::open(&config.store_path).expect("store");
-    let bot_options = BotOptions {
-        automod: AutoModOptions::from_config(&config.automod),
-        removal: RemovalOptions::from_config(&config.removal),
-        ..BotOptions::default()
-    };
+    let bot_options = BotOptions::from_config(&config);
     let handle = Bot::start(
         config,
         Token::new(server.bot_token()),

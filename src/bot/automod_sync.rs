@@ -401,19 +401,7 @@ fn verdict_for(sync: &AutoModSync, e: &Execution) -> Verdict {
             e.rule_id
         ),
     }];
-    if escalate {
-        Verdict::Escalate {
-            category,
-            severity,
-            reasons,
-        }
-    } else {
-        Verdict::Quarantine {
-            category,
-            severity,
-            reasons,
-        }
-    }
+    Verdict::removing(escalate, category, severity, reasons)
 }
 
 /// The verdict (and scores) of a blocked message: the filter's own on the text when it removes,

@@ -227,6 +227,18 @@ impl Default for BotOptions {
     }
 }
 
+impl BotOptions {
+    /// The defaults with what the config file decides: removal (bulk, raid timeouts) and the
+    /// AutoMod mirror. `shieldbot run`, the sandbox and the benches start the bot this way.
+    pub fn from_config(config: &Config) -> BotOptions {
+        BotOptions {
+            removal: removal::RemovalOptions::from_config(&config.removal),
+            automod: automod_sync::AutoModOptions::from_config(&config.automod),
+            ..BotOptions::default()
+        }
+    }
+}
+
 /// The entry point.
 pub struct Bot;
 

@@ -8,8 +8,6 @@
 //! `--api-url` points the same code at a Discord-compatible server instead of discord.com (the
 //! local test server; the integration tests run the binary this way and kill it mid-raid).
 
-use crate::bot::automod_sync::AutoModOptions;
-use crate::bot::removal::RemovalOptions;
 use crate::bot::{Bot, BotOptions, Endpoint};
 use crate::config::{Config, DEFAULT_CONFIG_PATH};
 use crate::store::Store;
@@ -62,9 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut signals = Signals::listen().context("cannot listen for shutdown signals")?;
         let options = BotOptions {
             checker: Some(checker),
-            removal: RemovalOptions::from_config(&config.removal),
-            automod: AutoModOptions::from_config(&config.automod),
-            ..BotOptions::default()
+            ..BotOptions::from_config(&config)
         };
         let mut handle = Bot::start(config, token, endpoint, store, options).await?;
         tracing::info!("shieldbot is running; SIGINT or SIGTERM stops it");

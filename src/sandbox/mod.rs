@@ -21,8 +21,6 @@
 pub mod report;
 pub mod scenario;
 
-use crate::bot::automod_sync::AutoModOptions;
-use crate::bot::removal::RemovalOptions;
 use crate::bot::{Action, Bot, BotEvent, BotHandle, BotOptions, Endpoint};
 use crate::config::{Config, Token};
 use crate::store::{RecordId, Store};
@@ -218,11 +216,7 @@ pub async fn run(
     config.store_path = store_dir.clone();
     let store = Store::open(&store_dir)?;
 
-    let bot_options = BotOptions {
-        removal: RemovalOptions::from_config(&config.removal),
-        automod: AutoModOptions::from_config(&config.automod),
-        ..BotOptions::default()
-    };
+    let bot_options = BotOptions::from_config(&config);
     let bot = Bot::start(
         config,
         Token::new(server.bot_token()),

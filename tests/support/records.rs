@@ -37,19 +37,7 @@ pub fn verdict(
     severity: Severity,
     reasons: Vec<Reason>,
 ) -> Verdict {
-    if escalate {
-        Verdict::Escalate {
-            category,
-            severity,
-            reasons,
-        }
-    } else {
-        Verdict::Quarantine {
-            category,
-            severity,
-            reasons,
-        }
-    }
+    Verdict::removing(escalate, category, severity, reasons)
 }
 
 /// A high threat when escalated, else a medium insult.

@@ -94,4 +94,26 @@ impl Verdict {
     pub fn removes(&self) -> bool {
         !matches!(self, Verdict::Allow { .. })
     }
+
+    /// A removing verdict: escalate when `escalate` (helpers are alerted), else quarantine.
+    pub fn removing(
+        escalate: bool,
+        category: Category,
+        severity: Severity,
+        reasons: Vec<Reason>,
+    ) -> Verdict {
+        if escalate {
+            Verdict::Escalate {
+                category,
+                severity,
+                reasons,
+            }
+        } else {
+            Verdict::Quarantine {
+                category,
+                severity,
+                reasons,
+            }
+        }
+    }
 }
