@@ -273,3 +273,18 @@ fn markers_only_move_forward_and_settings_are_audited() {
         .unwrap();
     assert!(store.verify().unwrap().is_ok());
 }
+
+#[test]
+fn a_store_held_by_another_opener_is_reported_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_held, _clock) = open(&dir);
+    match Store::open(dir.path()) {
+        Err(err @ shieldbot::store::StoreError::InUse(_)) => {
+            let text = err.to_string();
+            assert!(text.contains("in use by another process"), "{text}");
+            assert!(text.contains(&dir.path().display().to_string()), "{text}");
+        }
+        Err(other) => panic!("expected InUse, got {other}"),
+        Ok(_) => panic!("a second opener got the store while the first held it"),
+    }
+}

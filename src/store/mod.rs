@@ -67,6 +67,13 @@ pub enum StoreError {
     NotFound(RecordId),
     #[error("the store is corrupt: {0}")]
     Corrupt(String),
+    /// sled allows one process per store: a running `shieldbot run` or sandbox holds it.
+    #[error(
+        "the store {} is in use by another process (a running shieldbot holds its lock); \
+         stop that process first, or check an export with `shieldbot verify FILE`",
+        .0.display()
+    )]
+    InUse(std::path::PathBuf),
 }
 
 impl From<TransactionError<StoreError>> for StoreError {
@@ -841,9 +848,12 @@ fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
     let mut waited_ms = 0;
     loop {
         match sled::Config::new().path(path).open() {
-            Err(sled::Error::Io(e))
-                if e.to_string().contains("could not acquire lock") && waited_ms < 2000 =>
-            {
+            // A process that is just exiting releases the lock within moments: wait a little
+            // before saying the store is in use.
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                if waited_ms >= 2000 {
+                    return Err(StoreError::InUse(path.to_path_buf()));
+                }
                 std::thread::sleep(std::time::Duration::from_millis(20));
                 waited_ms += 20;
             }
