@@ -166,7 +166,7 @@ def parse(path):
         text = text.strip()
         if '\t' in text or not text:
             sys.exit(f'{path}:{n}: tab or empty')
-        if code[2] in 'lshz' and '{' not in text:
+        if code[2] in 'lsz' and '{' not in text:
             sys.exit(f'{path}:{n}: dodge {code[2]} needs {{spans}}')
         rows.append((n, code, text))
     return rows
