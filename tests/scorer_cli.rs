@@ -191,3 +191,41 @@ fn check_uses_the_shipped_model_by_default() {
     let score = line["score"].as_f64().unwrap();
     assert!(score > 0.0 && score < 0.5, "{score}");
 }
+
+#[test]
+fn eval_measures_the_olid_test_set_as_published() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = shieldbot()
+        .current_dir(root)
+        .args([
+            "eval",
+            "--olid-test",
+            "data/public/olid-test",
+            "--head",
+            "offensive",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // OLID's published test split: 240 OFF and 620 NOT tweets, 100 of them OFF/TIN/IND.
+    assert!(
+        stdout.contains("messages 860 (positive 240, negative 620)"),
+        "{stdout}"
+    );
+    // The figure after `prefix` on the first line that contains `marker`.
+    let number_after = |marker: &str, prefix: &str| -> f64 {
+        let line = stdout.lines().find(|l| l.contains(marker)).unwrap();
+        let rest = &line[line.find(prefix).unwrap() + prefix.len()..];
+        rest.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let macro_f1 = number_after("macro-F1 ", "macro-F1 ");
+    assert!((0.0..=1.0).contains(&macro_f1), "{stdout}");
+    let individual = number_after("OFF/TIN/IND", "recall ");
+    assert!((0.0..=1.0).contains(&individual), "{stdout}");
+    assert!(stdout.contains("of 100)"), "{stdout}");
+}

@@ -2,10 +2,12 @@
 //!
 //! Inputs: `FILE` as `label<TAB>text` lines (label 1/0, abuse/keep, OFF/NOT, true/false) or in
 //! the project corpus format (recognised by its header); `FILE` may also be a folder of corpus
-//! `.tsv` files; or `--tweeteval-text X --tweeteval-labels Y`. Prints precision, recall and F1
-//! of the abusive class, macro-F1 and ROC-AUC at the model's own threshold (tuned on validation
-//! data when the model was trained), and, where labels exist, a per-category summary and the
-//! share of must-keep messages kept per kind. A malformed line is an error naming the line.
+//! `.tsv` files; or `--tweeteval-text X --tweeteval-labels Y`; or `--olid-test DIR`, OLID's
+//! official test set read as published (tweets and labels joined by id). Prints precision,
+//! recall and F1 of the abusive class, macro-F1 and ROC-AUC at the model's own threshold (tuned
+//! on validation data when the model was trained), and, where labels exist, a per-category
+//! summary and the share of must-keep messages kept per kind. A malformed line is an error
+//! naming the line.
 //!
 //! `--check` measures the whole check instead of one head: every message goes through the
 //! same rules + model + policy as `shieldbot check` (the shipped config, or `--config`), and a
@@ -25,7 +27,7 @@ use std::process::ExitCode;
 pub struct Args {
     /// Labelled messages: a TSV file (`label<TAB>text`, or the corpus format) or a folder of
     /// corpus TSV files.
-    #[arg(required_unless_present = "tweeteval_text")]
+    #[arg(required_unless_present_any = ["tweeteval_text", "olid_test"])]
     pub file: Option<PathBuf>,
     /// A TweetEval text file (one message per line) ...
     #[arg(long, requires = "tweeteval_labels", conflicts_with = "file")]
@@ -33,6 +35,11 @@ pub struct Args {
     /// ... and its label file (0 / 1 per line).
     #[arg(long, requires = "tweeteval_text")]
     pub tweeteval_labels: Option<PathBuf>,
+    /// OLID v1.0's test set: a folder with `testset-levela.tsv` and `labels-levela.csv` (OFF is
+    /// the positive class) and, if present, `labels-levelb.csv` / `labels-levelc.csv`, which add
+    /// the recall on the tweets OLID labels OFF, TIN, IND (an insult aimed at a person).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["file", "tweeteval_text"])]
+    pub olid_test: Option<PathBuf>,
     /// The model file to evaluate.
     #[arg(long, default_value = DEFAULT_MODEL_PATH)]
     pub model: PathBuf,
@@ -56,11 +63,13 @@ fn parse_head(name: &str) -> Result<Head, String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let messages = match (&args.file, &args.tweeteval_text, &args.tweeteval_labels) {
-        (_, Some(text), Some(labels)) => read_tweeteval(text, labels)?,
-        (Some(path), _, _) if path.is_dir() => read_folder(path)?,
-        (Some(path), _, _) => read_labelled(path)?,
-        _ => anyhow::bail!("give a FILE, or --tweeteval-text and --tweeteval-labels"),
+    let sources = (&args.file, &args.tweeteval_text, &args.tweeteval_labels);
+    let messages = match (sources, &args.olid_test) {
+        (_, Some(dir)) => read_olid_test(dir)?,
+        ((_, Some(text), Some(labels)), _) => read_tweeteval(text, labels)?,
+        ((Some(path), _, _), _) if path.is_dir() => read_folder(path)?,
+        ((Some(path), _, _), _) => read_labelled(path)?,
+        _ => anyhow::bail!("give a FILE, --tweeteval-text and --tweeteval-labels, or --olid-test"),
     };
     if messages.is_empty() {
         anyhow::bail!("no labelled messages to evaluate");
@@ -82,6 +91,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             messages.len()
         )
     );
+    if args.olid_test.is_some() {
+        print!("{}", render_olid_individual(&model, &messages));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -119,6 +131,113 @@ fn read_tweeteval(text: &Path, labels: &Path) -> anyhow::Result<Vec<LabelledMess
             text,
         })
         .collect())
+}
+
+/// OLID's test files in `dir`; the level B and C label files are optional.
+fn read_olid_test(dir: &Path) -> anyhow::Result<Vec<LabelledMessage>> {
+    let tweets = read(&dir.join("testset-levela.tsv"))?;
+    let level_a = read(&dir.join("labels-levela.csv"))?;
+    let mut finer = Vec::new();
+    for name in ["labels-levelb.csv", "labels-levelc.csv"] {
+        let path = dir.join(name);
+        if path.exists() {
+            finer.push(read(&path)?);
+        }
+    }
+    let finer: Vec<&str> = finer.iter().map(String::as_str).collect();
+    join_olid_test(&tweets, &level_a, &finer)
+        .with_context(|| format!("malformed OLID test files in {}", dir.display()))
+}
+
+/// Joins OLID's test files by tweet id: the tweets (`id<TAB>tweet`, header line), the level A
+/// labels (`id,OFF|NOT`, header line) and any finer label files (`id,TIN|UNT`,
+/// `id,IND|GRP|OTH`). A tweet is abusive when level A says OFF; its kind is its finest label
+/// below A (so `IND` for an insult or threat aimed at a person). Every tweet needs a level A
+/// label and every label a tweet; an error names the file and line.
+pub fn join_olid_test(
+    tweets: &str,
+    level_a: &str,
+    finer: &[&str],
+) -> anyhow::Result<Vec<LabelledMessage>> {
+    use std::collections::HashMap;
+    fn labels<'a>(
+        file: &'a str,
+        name: &str,
+        allowed: &[&str],
+    ) -> anyhow::Result<HashMap<&'a str, &'a str>> {
+        let mut out = HashMap::new();
+        for (i, line) in file.lines().enumerate().skip(1) {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let Some((id, label)) = line.split_once(',') else {
+                anyhow::bail!("{name} line {}: expected `id,label`", i + 1);
+            };
+            if !allowed.contains(&label) {
+                anyhow::bail!(
+                    "{name} line {}: label `{label}` is not one of {allowed:?}",
+                    i + 1
+                );
+            }
+            out.insert(id, label);
+        }
+        Ok(out)
+    }
+    let level_a = labels(level_a, "level A labels", &["OFF", "NOT"])?;
+    let finer = finer
+        .iter()
+        .map(|f| labels(f, "level B/C labels", &["TIN", "UNT", "IND", "GRP", "OTH"]))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut messages = Vec::new();
+    for (i, line) in tweets.lines().enumerate().skip(1) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let Some((id, text)) = line.split_once('\t') else {
+            anyhow::bail!("tweets line {}: expected `id<TAB>tweet`", i + 1);
+        };
+        let Some(label) = level_a.get(id) else {
+            anyhow::bail!("tweets line {}: id {id} has no level A label", i + 1);
+        };
+        let kind = finer.iter().rev().find_map(|f| f.get(id)).copied();
+        messages.push(LabelledMessage {
+            abusive: *label == "OFF",
+            category: None,
+            kind: kind.unwrap_or_default().to_string(),
+            text: text.to_string(),
+        });
+    }
+    if messages.len() != level_a.len() {
+        anyhow::bail!(
+            "{} level A labels for {} tweets: some labels name no tweet",
+            level_a.len(),
+            messages.len()
+        );
+    }
+    Ok(messages)
+}
+
+/// Recall of the abusive head (what shieldbot removes) on the tweets OLID labels OFF, TIN, IND,
+/// measured as `shieldbot train` measures its held-out OLID IND tweets; empty without level C.
+fn render_olid_individual(
+    model: &shieldbot_core::scorer::Model,
+    messages: &[LabelledMessage],
+) -> String {
+    let individual: Vec<LabelledMessage> = messages
+        .iter()
+        .filter(|m| m.abusive && m.kind == "IND")
+        .cloned()
+        .collect();
+    if individual.is_empty() {
+        return String::new();
+    }
+    let m = evaluate(model, &individual, Head::Abusive).metrics;
+    format!(
+        "OLID test OFF/TIN/IND (aimed at a person), abusive head: recall {:.3} ({} of {})\n",
+        m.recall,
+        m.true_positives,
+        individual.len()
+    )
 }
 
 /// The whole check's report: abuse removed per category, must-keep kept per kind.
@@ -227,4 +346,57 @@ fn render(e: &Evaluation, head: Head, threshold: f32, n: usize) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::join_olid_test;
+
+    const TWEETS: &str = concat!(
+        "id\ttweet\r\n",
+        "11\t@USER a fine speech URL\r\n",
+        "22\t@USER what a rude word\r\n",
+        "33\tboring rain\r\n"
+    );
+    const LEVEL_A: &str = "id,label\r\n11,NOT\r\n22,OFF\r\n33,NOT\r\n";
+
+    #[test]
+    fn joins_tweets_and_labels_by_id_with_the_finest_label_as_kind() {
+        let rows = join_olid_test(
+            TWEETS,
+            LEVEL_A,
+            &["id,label\r\n22,TIN\r\n", "id,label\r\n22,IND\r\n"],
+        )
+        .unwrap();
+        let summary: Vec<(bool, &str, &str)> = rows
+            .iter()
+            .map(|m| (m.abusive, m.kind.as_str(), m.text.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (false, "", "@USER a fine speech URL"),
+                (true, "IND", "@USER what a rude word"),
+                (false, "", "boring rain"),
+            ]
+        );
+        let level_a_only = join_olid_test(TWEETS, LEVEL_A, &[]).unwrap();
+        assert!(level_a_only.iter().all(|m| m.kind.is_empty()));
+    }
+
+    #[test]
+    fn a_tweet_without_a_label_or_a_label_without_a_tweet_is_an_error() {
+        let err = join_olid_test(TWEETS, "id,label\n11,NOT\n22,OFF\n", &[]).unwrap_err();
+        assert!(
+            err.to_string().contains("line 4") && err.to_string().contains("33"),
+            "{err}"
+        );
+        let err = join_olid_test(TWEETS, &format!("{LEVEL_A}44,OFF\n"), &[]).unwrap_err();
+        assert!(
+            err.to_string().contains("4 level A labels for 3 tweets"),
+            "{err}"
+        );
+        let err = join_olid_test(TWEETS, "id,label\n11,MAYBE\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+    }
 }
