@@ -1,7 +1,7 @@
 //! The compiled matcher: all keyword and phrase patterns of all packs in one Aho-Corasick
-//! automaton over the normalised match view, and all regexes in one `RegexSet` per target
-//! text. One pass over the message for the literals, one per regex target, then word-boundary
-//! and repeated-letter checks on the candidate matches only.
+//! automaton over the normalised match view, and the regexes in a few small `RegexSet`s per
+//! target text (see `RegexGroup`). One pass over the message for the literals, one per regex
+//! set, then word-boundary and repeated-letter checks on the candidate matches only.
 
 use super::pack::{ascii_word_boundaries, compile_regex, RuleError, RulePack};
 use super::{Action, MatchMode, RegexTarget, Rule, REGEX_SET_SIZE_LIMIT};
@@ -42,12 +42,24 @@ struct Literal {
     mode: MatchMode,
 }
 
+/// The regexes of one target text, in several small `RegexSet`s. One set over every regex is a
+/// single automaton whose states multiply with each regex that spans words with a gap ("your
+/// ... car ... just saying", `[^.]*`, `([a-z]+ ){0,2}`): past a few dozen such regexes the lazy
+/// DFA's cache thrashes on every message and the search falls back to a far slower engine.
+/// Regexes without a gap share sets of [`PLAIN_PER_SET`]; regexes with one, sets of
+/// [`SPANNING_PER_SET`]. A few more passes over a short message cost much less.
 #[derive(Debug)]
 struct RegexGroup {
-    set: RegexSet,
+    /// Each set with, for each of its regexes, the index in `regexes`.
+    sets: Vec<(Vec<usize>, RegexSet)>,
     regexes: Vec<Regex>,
     rules: Vec<usize>,
 }
+
+/// Regexes per `RegexSet` when none of them has a gap (see [`RegexGroup`]).
+const PLAIN_PER_SET: usize = 128;
+/// Regexes per `RegexSet` when each has a gap: an unbounded or counted repetition.
+const SPANNING_PER_SET: usize = 64;
 
 /// All rules of all packs, compiled. Immutable and cheap to share: hold it as
 /// `Arc<CompiledRules>` and swap the `Arc` when rules change.
@@ -309,13 +321,20 @@ impl RegexGroup {
     /// Indexes of the regexes that match `text`. Most messages match none, and asking the set
     /// whether anything matches is a plain forward scan, several times cheaper than the
     /// overlapping search that names every match; that search runs only when there is one.
-    fn matching(&self, text: &str) -> impl Iterator<Item = usize> {
-        self.set
-            .is_match(text)
-            .then(|| self.set.matches(text))
-            .into_iter()
-            .flatten()
+    fn matching<'a>(&'a self, text: &'a str) -> impl Iterator<Item = usize> + 'a {
+        self.sets.iter().flat_map(move |(indexes, set)| {
+            set.is_match(text)
+                .then(|| set.matches(text))
+                .into_iter()
+                .flatten()
+                .map(move |local| indexes[local])
+        })
     }
+}
+
+/// Whether a regex spans words with a gap: an unbounded or counted repetition.
+fn has_gap(source: &str) -> bool {
+    source.contains('*') || source.contains('+') || source.contains('{')
 }
 
 fn regex_group(
@@ -325,22 +344,31 @@ fn regex_group(
     if sources.is_empty() {
         return Ok(None);
     }
-    let set = RegexSetBuilder::new(&sources)
-        .case_insensitive(target == RegexTarget::Original)
-        .size_limit(REGEX_SET_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SET_SIZE_LIMIT)
-        .build()
-        .map_err(|e| RuleError {
-            source_name: "rule packs".into(),
-            line: None,
-            rule_id: None,
-            problem: format!(
-                "the {} regexes together are too large to compile: {e}",
-                sources.len()
-            ),
-        })?;
+    let (spanning, plain): (Vec<usize>, Vec<usize>) =
+        (0..sources.len()).partition(|&i| has_gap(&sources[i]));
+    let chunks = plain
+        .chunks(PLAIN_PER_SET)
+        .chain(spanning.chunks(SPANNING_PER_SET));
+    let mut sets = Vec::new();
+    for indexes in chunks {
+        let set = RegexSetBuilder::new(indexes.iter().map(|&i| &sources[i]))
+            .case_insensitive(target == RegexTarget::Original)
+            .size_limit(REGEX_SET_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SET_SIZE_LIMIT)
+            .build()
+            .map_err(|e| RuleError {
+                source_name: "rule packs".into(),
+                line: None,
+                rule_id: None,
+                problem: format!(
+                    "the {} regexes together are too large to compile: {e}",
+                    sources.len()
+                ),
+            })?;
+        sets.push((indexes.to_vec(), set));
+    }
     Ok(Some(RegexGroup {
-        set,
+        sets,
         regexes,
         rules,
     }))
@@ -435,6 +463,46 @@ regex_target = "original"
         let rules = pack(PACK);
         assert_eq!(ids(&rules, "the rape crisis centre"), Vec::<String>::new());
         assert_eq!(ids(&rules, "rape crisis centre? rape"), ["rape"]);
+    }
+
+    #[test]
+    fn regexes_split_over_several_sets_keep_their_rules() {
+        // More plain and more spanning regexes than one set holds: every hit must still name
+        // the rule its regex came from. Tags are letters (digits would be read as leet).
+        let tag = |i: usize| -> String {
+            i.to_string()
+                .bytes()
+                .map(|d| char::from(b'a' + d - b'0'))
+                .collect()
+        };
+        let mut text = String::new();
+        for i in 0..(PLAIN_PER_SET + SPANNING_PER_SET + 3) {
+            let t = tag(i);
+            let pattern = if i % 2 == 0 {
+                format!("'\\bword{t}x\\b'")
+            } else {
+                format!("'\\bstart{t}\\b[^.]*\\bend{t}\\b'")
+            };
+            text.push_str(&format!(
+                "[[rule]]\nid = \"r{i}\"\ncategory = \"insult\"\nregexes = [{pattern}]\n"
+            ));
+        }
+        let rules = pack(&text);
+        for i in [
+            0,
+            1,
+            PLAIN_PER_SET + 1,
+            PLAIN_PER_SET + SPANNING_PER_SET + 2,
+        ] {
+            let t = tag(i);
+            let message = if i % 2 == 0 {
+                format!("a word{t}x here")
+            } else {
+                format!("start{t} and then end{t}")
+            };
+            assert_eq!(ids(&rules, &message), [format!("r{i}")], "{message}");
+        }
+        assert!(ids(&rules, &format!("start{}. end{}", tag(1), tag(1))).is_empty());
     }
 
     #[test]

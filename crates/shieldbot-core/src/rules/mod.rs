@@ -5,7 +5,7 @@
 //!   built in code ([`RulePack::from_rules`], for rules added by slash command). Reading is pure;
 //!   the shell reads the files.
 //! - [`CompiledRules::compile`] turns packs into one Aho-Corasick automaton (keywords and
-//!   phrases) and two `RegexSet`s; [`CompiledRules::find`] returns the [`RuleHit`]s in a
+//!   phrases) and a few small `RegexSet`s; [`CompiledRules::find`] returns the [`RuleHit`]s in a
 //!   normalised message, after allow rules have suppressed the hits they overlap. Compiled
 //!   rules are immutable: share them as `Arc<CompiledRules>` and swap the `Arc` to change rules.
 //!
