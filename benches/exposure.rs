@@ -290,8 +290,14 @@ dm_helpers = false
                     }
                 })
                 .collect();
+            // The bucket that refused it, its major parameter folded ("global" for the
+            // global limit), to tell a bucket's probe from the global limit.
+            let bucket = r
+                .rate_limit_bucket()
+                .map(|b| b.split(':').next().unwrap_or(b).to_string())
+                .unwrap_or_else(|| "?".to_string());
             *limited_routes
-                .entry(format!("{} {}", r.method, route.join("/")))
+                .entry(format!("{} {} [{bucket}]", r.method, route.join("/")))
                 .or_default() += 1;
         }
         if !((200..300).contains(&r.status) || r.status == 404) {
@@ -310,7 +316,25 @@ dm_helpers = false
         }
     }
     if !limited_routes.is_empty() {
-        eprintln!("429s by route: {limited_routes:?}");
+        eprintln!("429s by route [bucket]: {limited_routes:?}");
+        // What the server received in the second before each 429: the traffic that filled it.
+        let requests = server.requests();
+        for limited in requests.iter().filter(|r| r.status == 429).take(20) {
+            let mut before: HashMap<String, usize> = HashMap::new();
+            for r in requests.iter().filter(|r| {
+                r.received_at <= limited.received_at
+                    && limited.received_at.duration_since(r.received_at) < Duration::from_secs(1)
+            }) {
+                let kind = r.route().split('/').take(2).collect::<Vec<_>>().join("/");
+                *before.entry(format!("{} {kind}", r.method)).or_default() += 1;
+            }
+            eprintln!(
+                "  429 {} {} [{}]: the second before: {before:?}",
+                limited.method,
+                limited.route(),
+                limited.rate_limit_bucket().unwrap_or("?")
+            );
+        }
     }
     let still_there: HashSet<u64> = server
         .channel_messages(general)

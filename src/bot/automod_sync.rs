@@ -19,7 +19,7 @@
 //!
 //! [`LiveSettings`]: crate::commands::live::LiveSettings
 
-use super::pacing::RestClient;
+use super::pacing::Pacer;
 use super::pipeline::Shared;
 use super::BotEvent;
 use crate::store::{DeleteOutcome, NewQuarantine};
@@ -102,7 +102,8 @@ type ExecutionKey = (u64, u64, String);
 
 /// The mirror's state: the last plan per guild and recent executions (to fold duplicates).
 pub struct AutoModSync {
-    rest: RestClient,
+    /// Mirror requests are paced with the bot's other calls.
+    rest: Arc<Pacer>,
     options: AutoModOptions,
     plans: RwLock<HashMap<u64, MirrorPlan>>,
     /// Our AutoMod rule ids per guild.
@@ -112,7 +113,7 @@ pub struct AutoModSync {
 }
 
 impl AutoModSync {
-    pub fn new(rest: RestClient, options: AutoModOptions) -> AutoModSync {
+    pub fn new(rest: Arc<Pacer>, options: AutoModOptions) -> AutoModSync {
         AutoModSync {
             rest,
             options,

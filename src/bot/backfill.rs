@@ -115,10 +115,18 @@ async fn fetch(
     let target = after.map(|id| MessagePagination::After(MessageId::new(id)));
     let mut delay = Duration::from_millis(100);
     for attempt in 1..=PAGE_ATTEMPTS {
-        match http
+        // A page takes a slot of the others' share of the global limit until its answer is in:
+        // a reconnect in the middle of a raid pages through thousands of messages, and unpaced
+        // that alone is over the global limit (issue 9).
+        let slot = match shared.removal() {
+            Some(removal) => Some(removal.pacer().others().acquire().await),
+            None => None,
+        };
+        let page = http
             .get_messages(ChannelId::new(channel_id), target, Some(limit))
-            .await
-        {
+            .await;
+        drop(slot);
+        match page {
             Ok(page) => return Some(page),
             Err(err) if attempt < PAGE_ATTEMPTS => {
                 tracing::warn!(channel_id, attempt, error = %err, "backfill page failed; retrying");

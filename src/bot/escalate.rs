@@ -28,19 +28,23 @@
 //! first page (with the worst items) and a link to the rest to each helper's DM, and a count
 //! without raw text to the protected person when they are notified.
 //!
+//! Pacing: every alert, summary and DM goes through the bot's [`Pacer`] ([`super::post`]): it
+//! waits for the destination channel's bucket (Discord allows about 5 messages per 5 s per
+//! channel) and a slot of the others' share of the global limit, so a flood of alerts queues up
+//! rather than drawing 429s or starving removals. At shutdown a send still waiting gets
+//! [`SHUTDOWN_LAST_TRY`], then stays owed for the next start.
+//!
 //! Exactly once, as far as it can be: a destination marked delivered is never sent to again. The
 //! window left is a crash between Discord accepting a message and the mark reaching disk; for
 //! that, every alert carries a nonce per item and destination with `enforce_nonce`, which makes
 //! Discord itself drop a repeat within a few minutes.
 
+use super::pacing::Pacer;
 use super::pipeline::{nonzero, Shared};
+use super::post::{self, Posted};
 use super::shield::{AlertRoute, DueSummary};
 use crate::config::GuildConfig;
 use crate::store::{AlertOutcome, AlertTarget, AlertTask, QuarantineRecord, RecordId};
-use serenity::all::Nonce;
-use serenity::builder::{CreateAllowedMentions, CreateMessage};
-use serenity::http::{Http, HttpError};
-use serenity::model::id::ChannelId;
 use shieldbot_core::pileon::{summary_pages, FoldedThreat};
 use shieldbot_core::Verdict;
 use std::collections::{BTreeSet, HashMap};
@@ -56,6 +60,9 @@ const SUMMARY_QUOTE_CHARS: usize = 300;
 
 /// How often the summary ticker looks for summaries that are due.
 const SUMMARY_TICK: Duration = Duration::from_secs(1);
+
+/// How long a send still waiting for its bucket may go on once the bot is stopping.
+const SHUTDOWN_LAST_TRY: Duration = Duration::from_secs(2);
 
 /// True when a removal verdict must also alert helpers: the filter said escalate, or the
 /// guild escalates this category at this severity.
@@ -227,7 +234,7 @@ async fn summary_round_into(
         .collect();
     let mut channel_link = None;
     for target in targets {
-        let http = shared.http().ok_or("the HTTP client is not ready")?;
+        let pacer = pacer_of(shared)?;
         let guild = guild.ok_or("the guild left the config")?;
         let items: Vec<&QuarantineRecord> = owed
             .iter()
@@ -247,20 +254,11 @@ async fn summary_round_into(
             }
             AlertTarget::Protected { .. } => vec![protected_fold_summary(items.len())],
         };
-        // Summaries take the alerts' share of the global rate limit, as single alerts do.
-        if let Some(removal) = shared.removal() {
-            let slots = texts.len() * requests_for(target);
-            let mut stopping = shared.stopping();
-            tokio::select! {
-                _ = async { for _ in 0..slots { removal.others().acquire().await } } => {}
-                _ = stopping.wait_for(|s| *s) => {}
-            }
-        }
         let ids: Vec<u64> = items.iter().map(|r| r.id.0).collect();
         let mut outcome = AlertOutcome::Delivered { message_id: None };
         for (page, text) in texts.iter().enumerate() {
             let nonce = summary_nonce(&ids, target, page);
-            match send_to(http, target, text, nonce).await {
+            match send_to(shared, pacer, target, text, nonce).await {
                 AlertOutcome::Delivered { message_id } => {
                     if page == 0 {
                         outcome = AlertOutcome::Delivered { message_id };
@@ -412,17 +410,7 @@ async fn round(shared: &Shared, guild_id: u64, record_id: RecordId) -> Result<bo
     };
     let outstanding = task.outstanding(&wanted);
     if !outstanding.is_empty() {
-        let http = shared.http().ok_or("the HTTP client is not ready")?;
-        // Alerts take their own share of the global rate limit, so an alert flood never
-        // starves the deletion scheduler (issue 9). At shutdown they go at once.
-        if let Some(removal) = shared.removal() {
-            let slots: usize = outstanding.iter().map(|t| requests_for(*t)).sum();
-            let mut stopping = shared.stopping();
-            tokio::select! {
-                _ = async { for _ in 0..slots { removal.others().acquire().await } } => {}
-                _ = stopping.wait_for(|s| *s) => {}
-            }
-        }
+        let pacer = pacer_of(shared)?;
         let guild = shared.guild(guild_id).ok_or("the guild left the config")?;
         let helpers_text = helpers_summary(&record);
         let mut channel_message = task.channel_message_id;
@@ -444,7 +432,7 @@ async fn round(shared: &Shared, guild_id: u64, record_id: RecordId) -> Result<bo
                     protected_summary(&record, guild.escalation.show_protected_raw)
                 }
             };
-            let outcome = send_to(http, target, &text, nonce_of(record_id, target)).await;
+            let outcome = send_to(shared, pacer, target, &text, nonce_of(record_id, target)).await;
             match &outcome {
                 AlertOutcome::Delivered { message_id } => {
                     if matches!(target, AlertTarget::HelpersChannel { .. }) {
@@ -510,40 +498,46 @@ pub fn wanted_targets(
     targets
 }
 
-/// REST requests one destination takes (a DM opens the DM channel first).
-fn requests_for(target: AlertTarget) -> usize {
-    match target {
-        AlertTarget::HelpersChannel { .. } => 1,
-        AlertTarget::Helper { .. } | AlertTarget::Protected { .. } => 2,
-    }
+/// The bot's paced REST client (it comes with the deletion scheduler).
+fn pacer_of(shared: &Shared) -> Result<&Pacer, String> {
+    shared
+        .removal()
+        .map(|removal| removal.pacer().as_ref())
+        .ok_or_else(|| "the REST client is not ready".to_string())
 }
 
-async fn send_to(http: &Http, target: AlertTarget, text: &str, nonce: String) -> AlertOutcome {
-    let sent = match target {
-        AlertTarget::HelpersChannel { channel_id } => {
-            send(http, ChannelId::new(channel_id), text, nonce).await
-        }
-        AlertTarget::Helper { user_id } | AlertTarget::Protected { user_id } => {
-            dm(http, user_id, text, nonce).await
+/// Send `text` to `target`, paced (see the module docs); once the bot is stopping, a send still
+/// waiting gets [`SHUTDOWN_LAST_TRY`] and then fails (the alert stays owed).
+async fn send_to(
+    shared: &Shared,
+    pacer: &Pacer,
+    target: AlertTarget,
+    text: &str,
+    nonce: String,
+) -> AlertOutcome {
+    let send = async {
+        match target {
+            AlertTarget::HelpersChannel { channel_id } => {
+                post::to_channel(pacer, channel_id, text, Some(nonce)).await
+            }
+            AlertTarget::Helper { user_id } | AlertTarget::Protected { user_id } => {
+                post::to_dm(pacer, user_id, text, Some(nonce)).await
+            }
         }
     };
-    match sent {
-        Ok(message_id) => AlertOutcome::Delivered {
-            message_id: Some(message_id),
-        },
-        Err(err) if is_refusal(&err) => AlertOutcome::Refused(err.to_string()),
-        Err(err) => AlertOutcome::Failed(err.to_string()),
-    }
-}
-
-/// A 4xx other than 429: Discord will not take it however often it is asked.
-fn is_refusal(err: &serenity::Error) -> bool {
-    match err {
-        serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) => {
-            let status = response.status_code.as_u16();
-            (400..500).contains(&status) && status != 429
-        }
-        _ => false,
+    let mut stopping = shared.stopping();
+    let last_try = async {
+        let _ = stopping.wait_for(|s| *s).await;
+        tokio::time::sleep(SHUTDOWN_LAST_TRY).await;
+    };
+    let posted = tokio::select! {
+        posted = send => posted,
+        _ = last_try => Posted::Failed("the bot stopped before Discord took it".into()),
+    };
+    match posted {
+        Posted::Sent { message_id } => AlertOutcome::Delivered { message_id },
+        Posted::Refused(error) => AlertOutcome::Refused(error),
+        Posted::Failed(error) => AlertOutcome::Failed(error),
     }
 }
 
@@ -658,38 +652,6 @@ fn truncate(text: String) -> String {
     }
     cut.push_str(" …(cut)");
     cut
-}
-
-fn quiet(content: &str, nonce: String) -> CreateMessage {
-    CreateMessage::new()
-        .content(content)
-        .allowed_mentions(CreateAllowedMentions::new())
-        .nonce(Nonce::String(nonce))
-        .enforce_nonce(true)
-}
-
-async fn send(
-    http: &Http,
-    channel: ChannelId,
-    content: &str,
-    nonce: String,
-) -> Result<u64, serenity::Error> {
-    let message = http
-        .send_message(channel, Vec::new(), &quiet(content, nonce))
-        .await?;
-    Ok(message.id.get())
-}
-
-async fn dm(
-    http: &Http,
-    user_id: u64,
-    content: &str,
-    nonce: String,
-) -> Result<u64, serenity::Error> {
-    let channel = http
-        .create_private_channel(&serde_json::json!({ "recipient_id": user_id.to_string() }))
-        .await?;
-    send(http, channel.id, content, nonce).await
 }
 
 #[cfg(test)]

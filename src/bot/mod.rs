@@ -20,7 +20,8 @@
 //! | [`digest_schedule`] | the daily digest per protected person at their local time, missed ones on start-up |
 //! | [`digest_embeds`] | a digest as Discord embeds within Discord's limits, paged, with review buttons |
 //! | [`removal`] | the deletion scheduler: worst first, single or bulk deletes paced by Discord's rate limits, optional timeouts |
-//! | `pacing` | REST with rate-limit headers read: per-bucket books and a client-side global limit |
+//! | `pacing` | REST with rate-limit headers read: per-bucket books and a client-side global limit, shared by every call the bot paces |
+//! | `post` | the bot's own messages (alerts, notices) to a channel or a DM, through the pacing |
 //! | [`automod_sync`] | mirrors expressible rules into native AutoMod; blocked messages become quarantine records |
 //!
 //! Order of effects for a removal, the property the product rests on: the quarantine record is
@@ -38,6 +39,7 @@ pub mod incoming;
 mod judge;
 mod pacing;
 mod pipeline;
+mod post;
 mod recent;
 pub mod removal;
 pub mod shield;
@@ -290,7 +292,8 @@ impl Bot {
         // Settings changed by `/shield` commands survive restarts: rebuild them from the store.
         crate::commands::live::restore(&config.guilds, &store, judge.base_checker(), judge.live())
             .map_err(BotError::Store)?;
-        // Removals and the AutoMod mirror read rate-limit headers, so they talk REST themselves.
+        // Removals, alerts, shield notices and the AutoMod mirror read rate-limit headers, so
+        // they talk REST themselves, paced by one set of books.
         let rest = pacing::RestClient::new(
             match &endpoint {
                 Endpoint::Discord => "https://discord.com",
@@ -298,11 +301,16 @@ impl Bot {
             },
             token.expose_secret(),
         );
+        let pacer = Arc::new(pacing::Pacer::new(
+            rest,
+            options.removal.global_per_second,
+            options.removal.others_per_second,
+        ));
         // Created before the commands so `/shield rules automod` can report on it.
         let automod = options
             .automod
             .clone()
-            .map(|o| Arc::new(automod_sync::AutoModSync::new(rest.clone(), o)));
+            .map(|o| Arc::new(automod_sync::AutoModSync::new(Arc::clone(&pacer), o)));
         let mut command_state = crate::commands::CommandState::new(
             &config,
             store.clone(),
@@ -338,7 +346,7 @@ impl Bot {
             .map_err(BotError::Client)?;
         shared.set_http(Arc::clone(&client.http));
         shared.set_removal(removal::Scheduler::start(
-            rest,
+            Arc::clone(&pacer),
             shared.store.clone(),
             events.clone(),
             shared.options.removal.clone(),
@@ -352,7 +360,7 @@ impl Bot {
             shared.set_automod(Arc::clone(&sync));
             automod_sync::start(Arc::clone(&shared), sync);
         }
-        shields.set_http(Arc::clone(&client.http));
+        shields.set_pacer(pacer);
         shields.start_ticker();
         // Daily digests, and any that fell due while the bot was down (stops on shutdown).
         digest_schedule::start(Arc::clone(&shared));

@@ -15,11 +15,12 @@
 //!   delete of the channel's worst 100 when the backlog is larger (or the single bucket is empty).
 //! * Pacing comes from Discord's answers (`pacing`): one request per bucket at a time,
 //!   the next one when `X-RateLimit-Remaining` allows or `Reset-After` has passed, a 429's
-//!   `retry_after` honoured, and a client-side cap below the global limit.
+//!   `retry_after` honoured, and the removals' share of the global limit ([`Pacer::removals`],
+//!   shared books with the bot's other calls, so a global 429 pauses them all).
 //! * Optional: authors with repeated quarantined messages in a short window (a raid's pattern)
 //!   are timed out, so their next messages never land ([`TimeoutPolicy`], off by default).
 
-use super::pacing::{Answer, Buckets, GlobalGate, RestClient};
+use super::pacing::{Answer, GlobalSlot, Pacer};
 use super::{BotEvent, Removed};
 use crate::store::{DeleteOutcome, DeleteTask, Store};
 use reqwest::Method;
@@ -32,10 +33,11 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 /// Tuning of removals.
 #[derive(Debug, Clone)]
 pub struct RemovalOptions {
-    /// Requests per rolling second the scheduler allows itself (Discord's global limit is 50).
+    /// Requests per second the scheduler allows itself (Discord's global limit is 50).
     pub global_per_second: u32,
-    /// Requests per rolling second left to the bot's other calls (alerts), on top of
-    /// `global_per_second`: removals are never starved by an alert flood. Keep the sum below 50.
+    /// Requests per second left to the bot's other calls (alerts, notices, the AutoMod mirror),
+    /// on top of `global_per_second`: removals are never starved by an alert flood. The sum is
+    /// capped at [`super::pacing::GLOBAL_BUDGET`] (40), below Discord's 50.
     pub others_per_second: u32,
     /// Use bulk delete for a channel's backlog.
     pub bulk: bool,
@@ -50,7 +52,7 @@ impl Default for RemovalOptions {
     fn default() -> Self {
         RemovalOptions {
             global_per_second: 25,
-            others_per_second: 20,
+            others_per_second: 15,
             bulk: true,
             timeouts: None,
             first_attempt_wait: Duration::from_secs(1),
@@ -204,13 +206,14 @@ enum Finished {
 pub struct Scheduler {
     /// Jobs arrive in batches, so a backlog loaded at once is ordered as a whole.
     inbox: mpsc::UnboundedSender<Vec<Job>>,
-    others: Arc<GlobalGate>,
+    pacer: Arc<Pacer>,
 }
 
 impl Scheduler {
-    /// Start the scheduler's loop (it stops when `stopping` turns true).
+    /// Start the scheduler's loop (it stops when `stopping` turns true). Its requests take
+    /// `pacer`'s removals share of the global limit.
     pub fn start(
-        rest: RestClient,
+        pacer: Arc<Pacer>,
         store: Store,
         events: broadcast::Sender<BotEvent>,
         options: RemovalOptions,
@@ -218,16 +221,12 @@ impl Scheduler {
         stopping: watch::Receiver<bool>,
     ) -> Arc<Scheduler> {
         let (inbox, receiver) = mpsc::unbounded_channel();
-        let options_others = options.others_per_second;
-        let global = Arc::new(GlobalGate::new(options.global_per_second));
         let worker = Worker {
-            rest,
+            pacer: Arc::clone(&pacer),
             store,
             events,
             options,
             backoff,
-            global: Arc::clone(&global),
-            buckets: Arc::new(Buckets::default()),
             channels: HashMap::new(),
             strikes: HashMap::new(),
             timed_out: HashMap::new(),
@@ -235,8 +234,7 @@ impl Scheduler {
             in_flight: Default::default(),
         };
         tokio::spawn(worker.run(receiver, stopping));
-        let others = Arc::new(GlobalGate::new(options_others));
-        Arc::new(Scheduler { inbox, others })
+        Arc::new(Scheduler { inbox, pacer })
     }
 
     /// Queue a removal. Its task must already be in the store's delete queue.
@@ -273,22 +271,20 @@ impl Scheduler {
         Ok(count)
     }
 
-    /// The share of the global limit left to the bot's other REST calls (alerts): acquire a
-    /// slot before each request.
-    pub fn others(&self) -> &Arc<GlobalGate> {
-        &self.others
+    /// The rate-limit books the scheduler shares with the bot's other REST calls (alerts,
+    /// notices): send those with [`Pacer::send`].
+    pub fn pacer(&self) -> &Arc<Pacer> {
+        &self.pacer
     }
 }
 
 /// The loop's state: one queue per channel.
 struct Worker {
-    rest: RestClient,
+    pacer: Arc<Pacer>,
     store: Store,
     events: broadcast::Sender<BotEvent>,
     options: RemovalOptions,
     backoff: (Duration, Duration),
-    global: Arc<GlobalGate>,
-    buckets: Arc<Buckets>,
     /// channel id -> (guild id, its queue).
     channels: HashMap<u64, (u64, BinaryHeap<Pending>)>,
     /// (guild, author) -> when their quarantined messages were queued.
@@ -385,7 +381,7 @@ impl Worker {
         // Timeouts first: each one stops a stream of messages.
         while let Some(&(guild, author)) = self.timeouts_due.front() {
             let key = format!("member:{guild}");
-            match self.buckets.ready_at(&key, now) {
+            match self.pacer.buckets().ready_at(&key, now) {
                 Some(at) if at <= now => {}
                 Some(at) => {
                     wake_at(at);
@@ -393,14 +389,17 @@ impl Worker {
                 }
                 None => break,
             }
-            if let Err(at) = self.global.try_take(now) {
-                wake_at(at);
-                return wake;
-            }
-            self.buckets.take(&key, now);
+            let slot = match self.pacer.removals().try_take(now) {
+                Ok(slot) => slot,
+                Err(at) => {
+                    wake_at(at);
+                    return wake;
+                }
+            };
+            self.pacer.buckets().take(&key, now);
             self.timeouts_due.pop_front();
             let policy = self.options.timeouts.unwrap_or_default();
-            self.launch_timeout(key, guild, author, policy, done);
+            self.launch_timeout(key, guild, author, policy, slot, done);
         }
         // Channels, worst head first.
         let mut order: Vec<(Urgency, u64)> = self
@@ -466,42 +465,51 @@ impl Worker {
         });
         let single_capacity = head_single
             .as_ref()
-            .map_or(0, |(_, key)| self.buckets.capacity(key, now));
+            .map_or(0, |(_, key)| self.pacer.buckets().capacity(key, now));
         let bulk_key = format!("bulk:{guild}");
         let want_bulk = self.options.bulk
             && bulkable >= 2
             && (bulkable as u32 > single_capacity || head_single.is_none());
         if want_bulk {
-            match self.buckets.ready_at(&bulk_key, now) {
-                Some(at) if at <= now && self.global_slot(now, &mut note) => {
-                    self.buckets.take(&bulk_key, now);
-                    let mut batch = Vec::new();
-                    let mut rest = Vec::new();
-                    for p in ready {
-                        if batch.len() < 100
-                            && !p.no_bulk
-                            && bulk_allowed(age_of(p.job.task.message_id))
-                        {
-                            batch.push(p);
-                        } else {
-                            rest.push(p);
+            match self.pacer.buckets().ready_at(&bulk_key, now) {
+                // Without a global slot, `global_slot` noted when one frees up.
+                Some(at) if at <= now => {
+                    if let Some(slot) = self.global_slot(now, &mut note) {
+                        self.pacer.buckets().take(&bulk_key, now);
+                        let mut batch = Vec::new();
+                        let mut rest = Vec::new();
+                        for p in ready {
+                            if batch.len() < 100
+                                && !p.no_bulk
+                                && bulk_allowed(age_of(p.job.task.message_id))
+                            {
+                                batch.push(p);
+                            } else {
+                                rest.push(p);
+                            }
                         }
+                        if let Some((_, heap)) = self.channels.get_mut(&channel) {
+                            heap.extend(rest);
+                        }
+                        self.in_flight.insert(channel);
+                        self.launch_bulk(bulk_key, channel, batch, slot, done);
+                        return Ok(());
                     }
-                    if let Some((_, heap)) = self.channels.get_mut(&channel) {
-                        heap.extend(rest);
-                    }
-                    self.in_flight.insert(channel);
-                    self.launch_bulk(bulk_key, channel, batch, done);
-                    return Ok(());
                 }
                 Some(at) => note(at),
                 None => {}
             }
         }
         if let Some((message_id, key)) = head_single {
-            match self.buckets.ready_at(&key, now) {
-                Some(at) if at <= now && self.global_slot(now, &mut note) => {
-                    self.buckets.take(&key, now);
+            match self.pacer.buckets().ready_at(&key, now) {
+                Some(at) if at <= now => {
+                    let Some(slot) = self.global_slot(now, &mut note) else {
+                        if let Some((_, heap)) = self.channels.get_mut(&channel) {
+                            heap.extend(ready);
+                        }
+                        return Err(later);
+                    };
+                    self.pacer.buckets().take(&key, now);
                     let mut chosen = None;
                     let mut rest = Vec::new();
                     for p in ready {
@@ -516,7 +524,7 @@ impl Worker {
                     }
                     if let Some(p) = chosen {
                         self.in_flight.insert(channel);
-                        self.launch_single(key, p, done);
+                        self.launch_single(key, p, slot, done);
                         return Ok(());
                     }
                     return Err(later);
@@ -534,25 +542,32 @@ impl Worker {
         Err(later)
     }
 
-    /// Take a global slot now, or note when one frees up.
-    fn global_slot(&self, now: Instant, note: &mut impl FnMut(Instant)) -> bool {
-        match self.global.try_take(now) {
-            Ok(()) => true,
+    /// Take a slot of the removals' share of the global limit now, or note when one frees up.
+    fn global_slot(&self, now: Instant, note: &mut impl FnMut(Instant)) -> Option<GlobalSlot> {
+        match self.pacer.removals().try_take(now) {
+            Ok(slot) => Some(slot),
             Err(at) => {
                 note(at);
-                false
+                None
             }
         }
     }
 
-    fn launch_single(&self, key: String, pending: Pending, done: &mpsc::UnboundedSender<Finished>) {
-        let rest = self.rest.clone();
+    fn launch_single(
+        &self,
+        key: String,
+        pending: Pending,
+        slot: GlobalSlot,
+        done: &mpsc::UnboundedSender<Finished>,
+    ) {
+        let rest = self.pacer.rest().clone();
         let done = done.clone();
         tokio::spawn(async move {
             let task = &pending.job.task;
             let path = format!("/channels/{}/messages/{}", task.channel_id, task.message_id);
             let reason = format!("shieldbot: quarantined as {}", task.record_id);
             let (answer, _) = rest.send(Method::DELETE, &path, None, Some(&reason)).await;
+            drop(slot);
             let _ = done.send(Finished::Single {
                 key,
                 pending,
@@ -566,9 +581,10 @@ impl Worker {
         key: String,
         channel: u64,
         pendings: Vec<Pending>,
+        slot: GlobalSlot,
         done: &mpsc::UnboundedSender<Finished>,
     ) {
-        let rest = self.rest.clone();
+        let rest = self.pacer.rest().clone();
         let done = done.clone();
         tokio::spawn(async move {
             let ids: Vec<String> = pendings
@@ -581,6 +597,7 @@ impl Worker {
             let (answer, _) = rest
                 .send(Method::POST, &path, Some(&body), Some(&reason))
                 .await;
+            drop(slot);
             let _ = done.send(Finished::Bulk {
                 key,
                 pendings,
@@ -595,9 +612,10 @@ impl Worker {
         guild: u64,
         author: u64,
         policy: TimeoutPolicy,
+        slot: GlobalSlot,
         done: &mpsc::UnboundedSender<Finished>,
     ) {
-        let rest = self.rest.clone();
+        let rest = self.pacer.rest().clone();
         let done = done.clone();
         tokio::spawn(async move {
             let until = chrono::Utc::now()
@@ -614,6 +632,7 @@ impl Worker {
             let (answer, _) = rest
                 .send(Method::PATCH, &path, Some(&body), Some(&reason))
                 .await;
+            drop(slot);
             if answer.ok() {
                 tracing::info!(guild, author, "author timed out after repeated quarantines");
             } else {
@@ -672,14 +691,7 @@ impl Worker {
     }
 
     fn learn(&self, key: &str, answer: &Answer, now: Instant) {
-        self.buckets.learn(key, answer, now);
-        if answer.rate_limited() {
-            tracing::debug!(key, retry_after = ?answer.retry_after, global = answer.global, "429");
-            if answer.global {
-                self.global
-                    .pause(answer.retry_after.unwrap_or(Duration::from_secs(1)), now);
-            }
-        }
+        self.pacer.learn(key, answer, now);
     }
 
     fn done(&self, mut pending: Pending, outcome: DeleteOutcome, at: Instant) {

@@ -17,7 +17,9 @@
 //!
 //! # Who sees what
 //! Alerts go to the private helpers' channel and to helpers by DM, never to a public channel,
-//! and never quote any message; no mentions ping.
+//! and never quote any message; no mentions ping. They and shield-up's timeouts go through the
+//! bot's [`Pacer`] like every other call (a shield goes up in the middle of a raid, when the
+//! rate limits are tightest).
 //!
 //! # For slash commands
 //! [`Shields::raise`] / [`Shields::lower`] / [`Shields::status`] are what `/shield shieldup
@@ -25,13 +27,12 @@
 //! shared [`Shields`]). They act at once and do the same announcing as an automatic shield-up.
 
 use super::incoming::{Arrival, Incoming};
+use super::pacing::Pacer;
+use super::post::{self, Posted};
 use super::BotEvent;
 use crate::clock::Clock;
 use crate::config::{Config, GuildConfig};
 use crate::store::Store;
-use serenity::builder::{CreateAllowedMentions, CreateMessage, EditMember};
-use serenity::http::Http;
-use serenity::model::id::{ChannelId, GuildId, UserId};
 use shieldbot_core::pileon::SummaryMoment;
 use shieldbot_core::pileon::{
     AuthorSignals, BurstDetector, PileonConfig, Shield, ShieldCause, ShieldTransition, ShieldUp,
@@ -149,7 +150,7 @@ pub struct Shields {
     store: Store,
     events: broadcast::Sender<BotEvent>,
     clock: Arc<dyn Clock>,
-    http: OnceLock<Arc<Http>>,
+    pacer: OnceLock<Arc<Pacer>>,
 }
 
 impl Shields {
@@ -183,13 +184,13 @@ impl Shields {
             store,
             events,
             clock,
-            http: OnceLock::new(),
+            pacer: OnceLock::new(),
         }
     }
 
-    /// Give the shields the HTTP client for alerts and timeouts.
-    pub fn set_http(&self, http: Arc<Http>) {
-        let _ = self.http.set(http);
+    /// Give the shields the bot's paced REST client, for alerts and timeouts.
+    pub fn set_pacer(&self, pacer: Arc<Pacer>) {
+        let _ = self.pacer.set(pacer);
     }
 
     /// Check for expired shields every second until the bot is gone.
@@ -479,7 +480,7 @@ impl Shields {
         if quarantined < config.repeat_offender_quarantines || msg.author_id == 0 || guild.id == 0 {
             return;
         }
-        let Some(http) = self.http.get().cloned() else {
+        let Some(pacer) = self.pacer.get().cloned() else {
             return;
         };
         let minutes = config.timeout_minutes.min(MAX_TIMEOUT_MINUTES);
@@ -487,19 +488,22 @@ impl Shields {
         let store = self.store.clone();
         let (guild_id, author_id) = (guild.id, msg.author_id);
         tokio::spawn(async move {
-            let result = GuildId::new(guild_id)
-                .edit_member(
-                    &http,
-                    UserId::new(author_id),
-                    EditMember::new().disable_communication_until(until.to_rfc3339()),
+            let path = format!("/guilds/{guild_id}/members/{author_id}");
+            let body = serde_json::json!({ "communication_disabled_until": until.to_rfc3339() });
+            let (answer, _) = pacer
+                .send(
+                    reqwest::Method::PATCH,
+                    &path,
+                    Some(&body),
+                    Some("shieldbot: repeat offender during shield-up"),
                 )
                 .await;
-            if let Err(err) = &result {
-                tracing::warn!(author_id, error = %err, "shield-up timeout failed");
+            if !answer.ok() {
+                tracing::warn!(author_id, status = answer.status, error = ?answer.error, "shield-up timeout failed");
             }
             let detail = serde_json::json!({
                 "guild_id": guild_id, "author_id": author_id, "minutes": minutes,
-                "quarantined": quarantined, "ok": result.is_ok(),
+                "quarantined": quarantined, "ok": answer.ok(),
             });
             if let Err(err) = store.audit(None, "shield_timeout", detail) {
                 tracing::error!(error = %err, "cannot record a shield-up timeout");
@@ -516,7 +520,7 @@ impl Shields {
         tracing::info!(guild = guild.id, action, "shield change");
         let text = alert_text(guild, &change);
         let _ = self.events.send(BotEvent::Shield(change.clone()));
-        let Some(http) = self.http.get().cloned() else {
+        let Some(pacer) = self.pacer.get().cloned() else {
             return;
         };
         let channel = guild.helpers_channel.filter(|c| *c != 0);
@@ -534,38 +538,21 @@ impl Shields {
         };
         tokio::spawn(async move {
             if let Some(channel) = channel {
-                if let Err(err) = http
-                    .send_message(ChannelId::new(channel), Vec::new(), &quiet(&text))
-                    .await
+                if let Posted::Refused(error) | Posted::Failed(error) =
+                    post::to_channel(&pacer, channel, &text, None).await
                 {
-                    tracing::error!(channel, error = %err, "cannot post a shield alert");
+                    tracing::error!(channel, error, "cannot post a shield alert");
                 }
             }
             for helper in dm_helpers {
-                let dm = http
-                    .create_private_channel(
-                        &serde_json::json!({ "recipient_id": helper.to_string() }),
-                    )
-                    .await;
-                let sent = match dm {
-                    Ok(dm) => http
-                        .send_message(dm.id, Vec::new(), &quiet(&text))
-                        .await
-                        .map(|_| ()),
-                    Err(err) => Err(err),
-                };
-                if let Err(err) = sent {
-                    tracing::error!(helper, error = %err, "cannot DM a helper a shield alert");
+                if let Posted::Refused(error) | Posted::Failed(error) =
+                    post::to_dm(&pacer, helper, &text, None).await
+                {
+                    tracing::error!(helper, error, "cannot DM a helper a shield alert");
                 }
             }
         });
     }
-}
-
-fn quiet(content: &str) -> CreateMessage {
-    CreateMessage::new()
-        .content(content)
-        .allowed_mentions(CreateAllowedMentions::new())
 }
 
 /// The audit line for a change: action, actor and detail (what the digest shows).

@@ -71,7 +71,16 @@ pub async fn start_bot(
     dir: &Path,
     options: BotOptions,
 ) -> (BotHandle, broadcast::Receiver<BotEvent>, Store) {
-    let config = config(town, &dir.join("store"));
+    start_bot_with(town, dir, config(town, &dir.join("store")), options).await
+}
+
+/// [`start_bot`] with a scenario's own `config` (its store in `dir/store`).
+pub async fn start_bot_with(
+    town: &Town,
+    dir: &Path,
+    config: Config,
+    options: BotOptions,
+) -> (BotHandle, broadcast::Receiver<BotEvent>, Store) {
     let rules_only = dir.join("rules-only.toml");
     std::fs::write(
         &rules_only,

@@ -66,7 +66,8 @@
 //! sent meanwhile are replayed), `refuse_identify(true)` (close 4004),
 //! `inject_rest_fault(RestFault::rate_limited | server_error | delay (...).times(n))` (Discord's
 //! 429 body and `Retry-After`/`X-RateLimit-*` headers), `add_rate_limit(RateLimitRule)`,
-//! `enforce_discord_rate_limits()` (global 50/s, deletes by message age, bulk delete per guild).
+//! `enforce_discord_rate_limits()` (global 50/s, deletes by message age, bulk delete per guild,
+//! posting messages 5 per 5 s per channel).
 //!
 //! # Behaviour that mirrors Discord (and so catches bot mistakes)
 //! * Intents: a session gets only the events its intents ask for; without MESSAGE_CONTENT,

@@ -33,6 +33,8 @@ pub struct RecordedRequest {
     pub received_at_utc: DateTime<Utc>,
     /// The status the server answered with.
     pub status: u16,
+    /// The headers the server answered with beyond the defaults (rate-limit headers, ...).
+    pub response_headers: Vec<(String, String)>,
     /// Whether it came over the HTTPS listener.
     pub tls: bool,
 }
@@ -47,6 +49,23 @@ impl RecordedRequest {
     /// e.g. `is("DELETE", "/channels/*/messages/*")`.
     pub fn is(&self, method: &str, template: &str) -> bool {
         self.method.eq_ignore_ascii_case(method) && route_matches(template, self.route())
+    }
+
+    /// A response header's value (name case-insensitive).
+    pub fn response_header(&self, name: &str) -> Option<&str> {
+        self.response_headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// For an answer under a rate limit: its `X-RateLimit-Bucket` (`global` for the global
+    /// limit, whose 429 carries `X-RateLimit-Global`).
+    pub fn rate_limit_bucket(&self) -> Option<&str> {
+        if self.response_header("x-ratelimit-global").is_some() {
+            return Some("global");
+        }
+        self.response_header("x-ratelimit-bucket")
     }
 }
 

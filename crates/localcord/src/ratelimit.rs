@@ -5,7 +5,8 @@
 //! covers a method and a route template, keyed per major parameter (the channel or guild id,
 //! as Discord keys its buckets), and admits `limit` requests per `window`, answering the rest
 //! with Discord's 429 and `X-RateLimit-*` headers on every answer. Issue 9's message-age
-//! dependent delete buckets and the global limit extend `RateLimits::admit` here.
+//! dependent delete buckets, the per-channel bucket for posting messages and the global limit
+//! extend `RateLimits::admit` here.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -97,9 +98,18 @@ pub(crate) struct RateLimits {
 /// Discord's global limit: requests per second per bot, across routes.
 const GLOBAL_PER_SECOND: u32 = 50;
 
+/// Posting messages: 5 per 5 s per channel (a DM is a channel too). Discord documents no
+/// numbers ("parse the headers"), so this is the limit bots observe: the javacord rate-limit
+/// table (javacord.org/wiki/advanced-topics/ratelimits: "Send Messages 5 / 5s per channel"),
+/// `Limit: 5` on `POST /channels/:id/messages` in rustplusplus issue #475 (2025) and "five in
+/// five seconds from observation" in discord-relay-chat/drc issue #17.
+const POST_MESSAGE_LIMIT: u32 = 5;
+const POST_MESSAGE_WINDOW: Duration = Duration::from_secs(5);
+
 /// The bucket Discord puts a request in (issue 9, discord-api-docs #8330), if any:
 /// message deletes per channel by message age (a missing message counts as young), bulk delete
-/// once per second per guild.
+/// once per second per guild, posting a message [`POST_MESSAGE_LIMIT`] per
+/// [`POST_MESSAGE_WINDOW`] per channel.
 fn discord_bucket(key: &RouteKey<'_>) -> Option<(String, u32, Duration)> {
     let segments: Vec<&str> = key.route.trim_matches('/').split('/').collect();
     match (key.method, segments.as_slice()) {
@@ -120,6 +130,11 @@ fn discord_bucket(key: &RouteKey<'_>) -> Option<(String, u32, Duration)> {
                 .map_or_else(|| channel.to_string(), |g| g.to_string());
             Some((format!("bulk-delete:{scope}"), 1, Duration::from_secs(1)))
         }
+        ("POST", ["channels", channel, "messages"]) => Some((
+            format!("post-message:{channel}"),
+            POST_MESSAGE_LIMIT,
+            POST_MESSAGE_WINDOW,
+        )),
         _ => None,
     }
 }
@@ -228,7 +243,8 @@ impl crate::LocalDiscord {
     /// Enforces Discord's own limits from now on (issue 9): the global limit (50 requests/s,
     /// interaction callbacks exempt, 429 with `X-RateLimit-Global`), message deletes per channel
     /// by message age (younger than 10 s: 5/s; up to 14 days: 3 per 0.333 s; older: 30 per 4 s;
-    /// a missing message counts as young) and bulk delete once per second per guild.
+    /// a missing message counts as young), bulk delete once per second per guild, and posting
+    /// messages 5 per 5 s per channel (DMs included).
     pub fn enforce_discord_rate_limits(&self) {
         lock(&self.hub.rate_limits).enable_discord_limits();
     }
@@ -337,6 +353,43 @@ mod tests {
             Admission::Admitted(_) => panic!("over the global limit"),
         }
         assert!(admitted(&mut limits, &get, start + Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn posting_messages_is_limited_per_channel_with_discords_headers() {
+        let mut limits = RateLimits::default();
+        limits.enable_discord_limits();
+        let start = Instant::now();
+        let helpers = key("POST", "/channels/1/messages", None);
+        let other = key("POST", "/channels/2/messages", None);
+        let remaining: Vec<String> = (0..5)
+            .map(|_| match limits.admit_at(&helpers, start) {
+                Admission::Admitted(headers) => headers
+                    .iter()
+                    .find(|(name, _)| name == "X-RateLimit-Remaining")
+                    .map(|(_, value)| value.clone())
+                    .unwrap(),
+                Admission::Limited(_) => panic!("within the limit"),
+            })
+            .collect();
+        assert_eq!(remaining, ["4", "3", "2", "1", "0"]);
+        match limits.admit_at(&helpers, start + Duration::from_secs(4)) {
+            Admission::Limited(limited) => {
+                assert!(!limited.global);
+                assert_eq!(limited.bucket, "post-message:1");
+                assert_eq!(limited.retry_after, Duration::from_secs(1));
+            }
+            Admission::Admitted(_) => panic!("a sixth post within 5 s"),
+        }
+        assert!(
+            admitted(&mut limits, &other, start),
+            "other channel, other bucket"
+        );
+        assert!(admitted(
+            &mut limits,
+            &helpers,
+            start + Duration::from_secs(5)
+        ));
     }
 
     #[test]

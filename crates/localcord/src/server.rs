@@ -205,6 +205,7 @@ async fn handle(
         received_at,
         received_at_utc,
         status: reply.status,
+        response_headers: reply.headers.clone(),
         tls,
     });
     hub.bump();
