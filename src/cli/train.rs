@@ -11,9 +11,7 @@
 //!   `public/tweeteval-hate/{train,val}_{text,labels}.txt`, `public/davidson/labeled_data.csv`
 //!   (all required);
 //! - `corpus/train/*.tsv` and `corpus/validation/*.tsv` (the project's corpus; whatever exists,
-//!   in file-name order). `corpus/test/` is never read here;
-//! - `embeddings/neighbours.tsv` if it exists: word neighbours for paraphrasing the corpus's
-//!   training rows (`shieldbot_core::scorer::paraphrase`).
+//!   in file-name order). `corpus/test/` is never read here.
 
 use crate::model_file::{save_model, DEFAULT_MODEL_PATH};
 use anyhow::Context;
@@ -25,7 +23,6 @@ use shieldbot_core::scorer::dataset::{
 };
 use shieldbot_core::scorer::evaluation::evaluate;
 use shieldbot_core::scorer::labelling::{assemble, Mixture, Sources};
-use shieldbot_core::scorer::paraphrase::Neighbours;
 use shieldbot_core::scorer::train::{train, Progress, TrainParams};
 use shieldbot_core::scorer::{Head, Model};
 use std::path::{Path, PathBuf};
@@ -237,16 +234,5 @@ pub fn load_sources(data: &Path) -> anyhow::Result<Sources> {
             .with_context(|| format!("{}", davidson.display()))?,
         corpus_train: load_corpus_dir(&data.join("corpus/train"))?,
         corpus_validation: load_corpus_dir(&data.join("corpus/validation"))?,
-        neighbours: load_neighbours(&data.join("embeddings/neighbours.tsv"))?,
     })
-}
-
-/// The word neighbours file, if it exists.
-fn load_neighbours(path: &Path) -> anyhow::Result<Option<Neighbours>> {
-    if !path.exists() {
-        return Ok(None);
-    }
-    let neighbours =
-        Neighbours::parse(&read(path)?).with_context(|| format!("{}", path.display()))?;
-    Ok(Some(neighbours))
 }

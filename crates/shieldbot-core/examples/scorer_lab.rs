@@ -5,11 +5,9 @@
 
 use shieldbot_core::scorer::calibrate::calibrate;
 use shieldbot_core::scorer::dataset::*;
-use shieldbot_core::scorer::embeddings::StaticEmbeddings;
 use shieldbot_core::scorer::labelling::{assemble, Mixture, Sources};
 use shieldbot_core::scorer::metrics::binary_metrics;
-use shieldbot_core::scorer::paraphrase::Neighbours;
-use shieldbot_core::scorer::train::{train_with_embeddings, TrainParams};
+use shieldbot_core::scorer::train::{train, TrainParams};
 use shieldbot_core::scorer::{Head, Model};
 use shieldbot_core::Category;
 use std::fs;
@@ -20,43 +18,22 @@ fn read(p: &str) -> String {
     fs::read_to_string(p).unwrap_or_else(|e| panic!("{p}: {e}"))
 }
 
-/// Batches (file stems, e.g. `abuse-27`) named in `LAB_HOLDOUT` (comma-separated): left out of
-/// training and reported apart, a leave-writer-out estimate when they are one writer's batches.
-fn held_out_batches() -> Vec<String> {
-    std::env::var("LAB_HOLDOUT")
-        .map(|v| v.split(',').map(str::to_string).collect())
-        .unwrap_or_default()
-}
-
 fn corpus(dir: &str) -> Vec<CorpusRow> {
-    corpus_split(dir).0
-}
-
-/// The corpus rows of `dir`: (rows kept, rows of held-out batches).
-fn corpus_split(dir: &str) -> (Vec<CorpusRow>, Vec<CorpusRow>) {
-    let held = held_out_batches();
     let mut out = Vec::new();
-    let mut out_held = Vec::new();
     let Ok(entries) = fs::read_dir(dir) else {
-        return (out, out_held);
+        return out;
     };
     let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for p in paths {
         if p.extension().and_then(|e| e.to_str()) == Some("tsv") {
-            let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-            let target = if held.iter().any(|h| h == stem) {
-                &mut out_held
-            } else {
-                &mut out
-            };
             match parse_corpus(&read(p.to_str().unwrap())) {
-                Ok(rows) => target.extend(rows),
+                Ok(rows) => out.extend(rows),
                 Err(e) => eprintln!("skip {}: {e}", p.display()),
             }
         }
     }
-    (out, out_held)
+    out
 }
 
 fn main() {
@@ -80,28 +57,15 @@ fn main() {
         )
         .unwrap(),
         davidson: parse_davidson(&read(&format!("{d}/davidson/labeled_data.csv"))).unwrap(),
-        corpus_train: corpus_split("data/corpus/train").0,
-        corpus_validation: corpus_split("data/corpus/validation").0,
-        neighbours: None,
+        corpus_train: corpus("data/corpus/train"),
+        corpus_validation: corpus("data/corpus/validation"),
     };
-    // `shieldbot train` reads data/embeddings/neighbours.tsv when it exists; `para` turns the
-    // paraphrases on (`prate=`, `pcopies=`, `pweight=` set them).
-    let mut sources = sources;
-    sources.neighbours = fs::read_to_string("data/embeddings/neighbours.tsv")
-        .ok()
-        .map(|t| Neighbours::parse(&t).unwrap());
-    let mut held: Vec<CorpusRow> = corpus_split("data/corpus/train").1;
-    held.extend(corpus_split("data/corpus/validation").1);
-    let embeddings = std::env::var("LAB_EMB").ok().map(|p| {
-        StaticEmbeddings::from_bytes(&fs::read(&p).unwrap()).unwrap_or_else(|e| panic!("{p}: {e}"))
-    });
     let corpus_test = corpus("data/corpus/test");
     eprintln!(
-        "corpus train {} validation {} test {} held out {}",
+        "corpus train {} validation {} test {}",
         sources.corpus_train.len(),
         sources.corpus_validation.len(),
-        corpus_test.len(),
-        held.len()
+        corpus_test.len()
     );
     let variants: Vec<String> = std::env::args().skip(1).collect();
     let variants = if variants.is_empty() {
@@ -140,35 +104,12 @@ fn main() {
                 "grp" => mixture.olid_group_abusive = val == "1",
                 "nofrag" => mixture.benign_fragments = false,
                 "olidfrag" => mixture.corpus_fragments = false,
-                "para" => mixture.paraphrase = Some(Default::default()),
-                "pcopies" => {
-                    mixture
-                        .paraphrase
-                        .get_or_insert_with(Default::default)
-                        .copies = val.parse().unwrap()
-                }
-                "prate" => {
-                    mixture.paraphrase.get_or_insert_with(Default::default).rate =
-                        val.parse().unwrap()
-                }
-                "pweight" => {
-                    mixture
-                        .paraphrase
-                        .get_or_insert_with(Default::default)
-                        .weight = val.parse().unwrap()
-                }
-                "emb" => params.dense_dims = val.parse().unwrap(),
-                "es" => params.dense_scale = val.parse().unwrap(),
                 other => panic!("unknown option {other}"),
             }
         }
-        let mut splits = assemble(&sources, &mixture);
-        for e in splits.train.iter_mut().chain(splits.validation.iter_mut()) {
-            e.text = augment(&e.text);
-        }
+        let splits = assemble(&sources, &mixture);
         let t = Instant::now();
-        let mut model =
-            train_with_embeddings(&splits.train, &params, embeddings.as_ref(), &mut |_| {});
+        let mut model = train(&splits.train, &params, &mut |_| {});
         let train_s = t.elapsed().as_secs_f32();
         calibrate(&mut model, &splits.validation);
         report(
@@ -177,21 +118,10 @@ fn main() {
             &sources,
             &splits.olid_held_out,
             &corpus_test,
-            &held,
             train_s,
         );
         if let Ok(path) = std::env::var("LAB_SAVE") {
             fs::write(format!("{path}.{v}"), model.to_bytes()).unwrap();
-        }
-        if std::env::var("LAB_MIX").is_ok() {
-            mix_report(
-                &model,
-                &splits.train,
-                &params,
-                embeddings.as_ref(),
-                &sources,
-                &held,
-            );
         }
         if let Ok(spec) = std::env::var("LAB_DEEP") {
             let (epochs, lr) = spec
@@ -288,60 +218,10 @@ fn main() {
 }
 
 fn score(model: &Model, text: &str) -> [f32; 9] {
-    model.probabilities(shieldbot_core::normalise::normalise(&augment(text)).folded())
+    model.probabilities(shieldbot_core::normalise::normalise(text).folded())
 }
 
-/// `LAB_CLUSTERS=FILE` (`word<TAB>cluster` lines, e.g. k-means clusters of the static
-/// embeddings): every message gets one extra word per known word naming its cluster, so the
-/// hashed model also learns cluster unigrams and bigrams ("end you" ~ "finish you").
-static CLUSTERS: std::sync::OnceLock<Option<std::collections::HashMap<String, u32>>> =
-    std::sync::OnceLock::new();
-
-fn augment(text: &str) -> String {
-    let clusters = CLUSTERS.get_or_init(|| {
-        std::env::var("LAB_CLUSTERS").ok().map(|p| {
-            read(&p)
-                .lines()
-                .filter_map(|l| l.split_once('\t'))
-                .map(|(w, c)| (w.to_string(), c.parse().unwrap()))
-                .collect()
-        })
-    });
-    let Some(clusters) = clusters else {
-        return text.to_string();
-    };
-    let folded = shieldbot_core::normalise::normalise(text)
-        .folded()
-        .to_string();
-    let mut out = text.to_string();
-    out.push_str(" ~");
-    for word in folded.split(|c: char| !c.is_alphanumeric()) {
-        if let Some(&c) = clusters.get(word) {
-            // Letters only, so normalisation (leet, squeezing) leaves the word alone.
-            let mut tag = String::from(" qz");
-            let mut n = c;
-            loop {
-                tag.push((b'a' + (n % 20) as u8) as char);
-                n /= 20;
-                if n == 0 {
-                    break;
-                }
-            }
-            out.push_str(&tag);
-        }
-    }
-    out
-}
-
-fn report(
-    name: &str,
-    model: &Model,
-    s: &Sources,
-    held: &[OlidRow],
-    test: &[CorpusRow],
-    batches: &[CorpusRow],
-    secs: f32,
-) {
+fn report(name: &str, model: &Model, s: &Sources, held: &[OlidRow], test: &[CorpusRow], secs: f32) {
     let th = model.threshold(Head::Abusive);
     let te: Vec<(f32, bool)> = s
         .tweeteval_offensive_validation
@@ -399,9 +279,6 @@ fn report(
         m.macro_f1, m.roc_auc, m.precision, m.recall, th, ind_recall,
         cv(&s.corpus_validation), if std::env::var("LAB_TEST").is_ok() { cv(test) } else { "(not shown)".into() }, secs
     );
-    if !batches.is_empty() {
-        println!("{:30} held-out batches: {}", "", cv(batches));
-    }
     if std::env::var("LAB_DEBUG").is_ok() {
         let mut fp: Vec<(f32, &CorpusRow)> = s
             .corpus_validation
@@ -596,73 +473,5 @@ pub mod deep {
             }
         }
         m
-    }
-}
-
-/// `LAB_MIX=1` (with `LAB_EMB`): a second model on the static embeddings alone (no hashed
-/// features), and the ROC-AUC of the two models' standardised logits averaged with weight `m`
-/// on the second, for TweetEval validation (offensive head), corpus validation and the
-/// held-out batches (abusive head).
-fn mix_report(
-    model: &Model,
-    train_set: &[shieldbot_core::scorer::train::Example],
-    params: &TrainParams,
-    embeddings: Option<&StaticEmbeddings>,
-    s: &Sources,
-    held: &[CorpusRow],
-) {
-    use shieldbot_core::scorer::metrics::roc_auc;
-    let mut dense_params = *params;
-    dense_params.features.word_unigrams = false;
-    dense_params.features.word_bigrams = false;
-    dense_params.features.word_trigrams = false;
-    dense_params.features.char_min = 0;
-    dense_params.features.length_tokens = false;
-    if dense_params.dense_dims == 0 {
-        dense_params.dense_dims = 256;
-    }
-    let dense = train_with_embeddings(train_set, &dense_params, embeddings, &mut |_| {});
-    let fold = |t: &str| shieldbot_core::normalise::normalise(t).folded().to_string();
-    let pairs = |rows: Vec<(String, bool)>, head: usize| -> Vec<(f32, f32, bool)> {
-        rows.iter()
-            .map(|(t, y)| {
-                let f = fold(t);
-                (model.logits(&f)[head], dense.logits(&f)[head], *y)
-            })
-            .collect()
-    };
-    let te = pairs(s.tweeteval_offensive_validation.clone(), 8);
-    let cv = pairs(
-        s.corpus_validation
-            .iter()
-            .map(|r| (r.text.clone(), r.abuse))
-            .collect(),
-        0,
-    );
-    let ho = pairs(held.iter().map(|r| (r.text.clone(), r.abuse)).collect(), 0);
-    let auc = |v: &[(f32, f32, bool)], mix: f32| {
-        if v.is_empty() {
-            return 0.0;
-        }
-        let sd = |pick: &dyn Fn(&(f32, f32, bool)) -> f32| {
-            let m = v.iter().map(pick).sum::<f32>() / v.len() as f32;
-            (v.iter().map(|x| (pick(x) - m).powi(2)).sum::<f32>() / v.len() as f32)
-                .sqrt()
-                .max(1e-6)
-        };
-        let (s0, s1) = (sd(&|x| x.0), sd(&|x| x.1));
-        roc_auc(
-            &v.iter()
-                .map(|x| ((1.0 - mix) * x.0 / s0 + mix * x.1 / s1, x.2))
-                .collect::<Vec<_>>(),
-        )
-    };
-    for m in [0.0, 0.2, 0.35, 0.5, 1.0] {
-        println!(
-            "  mix {m:.2}: te AUC {:.4} | cval AUC {:.4} | held-out AUC {:.4}",
-            auc(&te, m),
-            auc(&cv, m),
-            auc(&ho, m)
-        );
     }
 }

@@ -11,7 +11,6 @@
 //! | Davidson | neither: no | hate or offensive yes, neither no | identity: hate yes; profanity: offensive yes; neither: every head no |
 
 use super::dataset::{CorpusRow, DavidsonRow, OlidRow, OlidTarget};
-use super::paraphrase::{paraphrases, Neighbours, ParaphraseParams};
 use super::train::{Example, Label};
 use super::{Head, HEADS};
 use crate::category::Category;
@@ -43,12 +42,6 @@ pub struct Mixture {
     pub benign_fragments: bool,
     /// Also cut fragments from the corpus's keep rows (not only from OLID).
     pub corpus_fragments: bool,
-    /// Paraphrased copies of the corpus's training rows, when [`Sources::neighbours`] is given
-    /// ([`super::paraphrase`]): words swapped for their neighbours, so the model learns less of
-    /// its few writers' exact wording. Off: it raised validation and held-out-writer figures,
-    /// but the model it trained removed a supportive reply of the pile-on scenarios ("Sorry
-    /// you're getting so much hate tonight, stay strong.", threat 0.63); see docs/scorer.md.
-    pub paraphrase: Option<ParaphraseParams>,
 }
 
 impl Default for Mixture {
@@ -63,7 +56,6 @@ impl Default for Mixture {
             olid_individual_weight: 3.0,
             benign_fragments: false,
             corpus_fragments: false,
-            paraphrase: None,
         }
     }
 }
@@ -217,9 +209,6 @@ pub struct Sources {
     pub davidson: Vec<DavidsonRow>,
     pub corpus_train: Vec<CorpusRow>,
     pub corpus_validation: Vec<CorpusRow>,
-    /// Word neighbours for paraphrasing the corpus's training rows (`data/embeddings/
-    /// neighbours.tsv`); none: no paraphrases.
-    pub neighbours: Option<Neighbours>,
 }
 
 /// Training and validation examples, and the OLID rows held out of training.
@@ -310,16 +299,6 @@ pub fn assemble(sources: &Sources, mixture: &Mixture) -> Splits {
         if mixture.benign_fragments && mixture.corpus_fragments && !row.abuse && !framed {
             splits.train.extend(benign_fragment(&row.text, false));
         }
-    }
-    if let (Some(neighbours), Some(params)) = (&sources.neighbours, &mixture.paraphrase) {
-        let corpus: Vec<Example> = sources
-            .corpus_train
-            .iter()
-            .map(|row| corpus_example(row, mixture))
-            .collect();
-        splits
-            .train
-            .extend(paraphrases(&corpus, neighbours, params));
     }
     for row in &sources.corpus_validation {
         let mut e = corpus_example(row, mixture);

@@ -15,17 +15,14 @@
 
 pub mod calibrate;
 pub mod dataset;
-pub mod embeddings;
 pub mod evaluation;
 pub mod features;
 pub mod labelling;
 pub mod metrics;
 mod model;
-pub mod paraphrase;
 pub mod train;
-pub mod wordpiece;
 
-pub use model::{sigmoid, HeadParams, Model, ModelError, TokenHeads, FORMAT_VERSION};
+pub use model::{sigmoid, HeadParams, Model, ModelError, FORMAT_VERSION};
 
 use crate::category::Category;
 use crate::normalise::Normalised;

@@ -5,12 +5,7 @@
 //! calibrated sigmoid of that logit. Quantising to i8 keeps the file and the resident model small
 //! (2^18 buckets x 9 heads = 2.25 MiB) and loads in one copy.
 //!
-//! Optionally (format version 2) the model also carries *token heads*: one signed byte per head
-//! for every WordPiece token, the static embeddings' contribution folded per token (see
-//! [`super::embeddings`]); a head's logit then adds `token_scale * sum / tokens`, the mean over
-//! the message's WordPiece tokens.
-//!
-//! ## File format (version 1 without token heads, 2 with them; little-endian)
+//! ## File format (version 1, little-endian)
 //! ```text
 //! 0   8  magic "SHIELDBM"
 //! 8   2  format version (u16) = 1
@@ -19,21 +14,16 @@
 //! 14  1  number of heads (9) 15 1  norm_floor (feature values are 1/sqrt(max(n, floor)))
 //! 16  9 x 24  per head: trained (u32 0/1), scale, bias, platt_a, platt_b, threshold (f32)
 //! ..  2^bucket_bits x 9 i8 weights, bucket-major
-//! version 2 only, the token heads:
-//! ..  4  vocabulary byte length L (u32), then L bytes: WordPiece tokens in id order, '\n'-separated
-//! ..  9 x f32 per-head token scale, then V x 9 i8 token weights (V = vocabulary size)
 //! end 4  CRC-32 (IEEE) of every byte before it
 //! ```
 
 use super::features::{for_each_feature_batch, FeatureConfig, FEATURE_BATCH};
-use super::wordpiece::WordPiece;
 use super::{Head, Scorer, Scores, HEADS};
 use crate::normalise::Normalised;
 
 const MAGIC: &[u8; 8] = b"SHIELDBM";
-/// The newest model file format version this build reads and writes (it writes version 1 for a
-/// model without token heads, and reads both).
-pub const FORMAT_VERSION: u16 = 2;
+/// The model file format version this build reads and writes.
+pub const FORMAT_VERSION: u16 = 1;
 const HEADER_LEN: usize = 16;
 const HEAD_RECORD_LEN: usize = 24;
 const CHECKSUM_LEN: usize = 4;
@@ -91,71 +81,6 @@ pub struct Model {
     heads: [HeadParams; HEADS],
     /// One row per bucket, padded to 16 lanes so the accumulation vectorises.
     weights: Vec<[i8; LANES]>,
-    /// Per-token weights over WordPiece tokens (the folded static embeddings), if any.
-    tokens: Option<TokenHeads>,
-}
-
-/// Per-head weights for every WordPiece token: the static embeddings' linear contribution.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TokenHeads {
-    vocab: WordPiece,
-    vocab_text: String,
-    /// weight = scale * i8, per head.
-    scales: [f32; HEADS],
-    /// One row per token id, padded to 16 lanes.
-    rows: Vec<[i8; LANES]>,
-}
-
-impl TokenHeads {
-    /// Quantises float per-token weights (`vocab_size x HEADS`, token-major) to i8 per head.
-    pub fn quantise(vocab_text: &str, float_rows: &[f32]) -> TokenHeads {
-        let vocab = WordPiece::new(vocab_text.split('\n'));
-        let mut scales = [0f32; HEADS];
-        for (h, scale) in scales.iter_mut().enumerate() {
-            let max = float_rows
-                .iter()
-                .skip(h)
-                .step_by(HEADS)
-                .fold(0f32, |m, w| m.max(w.abs()));
-            *scale = max / 127.0;
-        }
-        let rows = float_rows
-            .chunks_exact(HEADS)
-            .map(|row| {
-                let mut q = [0i8; LANES];
-                for h in 0..HEADS {
-                    if scales[h] > 0.0 {
-                        q[h] = (row[h] / scales[h]).round().clamp(-127.0, 127.0) as i8;
-                    }
-                }
-                q
-            })
-            .collect();
-        TokenHeads {
-            vocab,
-            vocab_text: vocab_text.to_string(),
-            scales,
-            rows,
-        }
-    }
-
-    /// Adds the token heads' mean contribution for `folded` to `logits`.
-    fn add_logits(&self, folded: &str, logits: &mut [f32; HEADS]) {
-        let mut sums = [0i32; LANES];
-        let rows = &self.rows;
-        let n = self.vocab.for_each_token(folded, |id| {
-            if let Some(row) = rows.get(id as usize) {
-                for lane in 0..LANES {
-                    sums[lane] += row[lane] as i32;
-                }
-            }
-        });
-        if n > 0 {
-            for h in 0..HEADS {
-                logits[h] += self.scales[h] * sums[h] as f32 / n as f32;
-            }
-        }
-    }
 }
 
 /// Row width in memory (the file stores only `HEADS` bytes per bucket).
@@ -203,19 +128,7 @@ impl Model {
             features,
             heads,
             weights,
-            tokens: None,
         }
-    }
-
-    /// This model with per-token heads added to every logit.
-    pub fn with_token_heads(mut self, tokens: TokenHeads) -> Model {
-        self.tokens = Some(tokens);
-        self
-    }
-
-    /// Whether the model has token heads (static embeddings folded per token).
-    pub fn has_token_heads(&self) -> bool {
-        self.tokens.is_some()
     }
 
     pub fn feature_config(&self) -> &FeatureConfig {
@@ -260,9 +173,6 @@ impl Model {
             let head = &self.heads[h];
             logits[h] = head.bias + head.scale * sums[h] as f32 * norm;
         }
-        if let Some(tokens) = &self.tokens {
-            tokens.add_logits(folded, &mut logits);
-        }
         logits
     }
 
@@ -292,11 +202,7 @@ impl Model {
 
     /// Bytes the model occupies in memory (weights dominate).
     pub fn memory_bytes(&self) -> usize {
-        let tokens = self.tokens.as_ref().map_or(0, |t| {
-            // The rows, the stored text, and the two hash maps' keys and slots (an estimate).
-            t.rows.len() * LANES + t.vocab_text.len() * 3 + t.rows.len() * 32
-        });
-        self.weights.len() * LANES + tokens + std::mem::size_of::<Model>()
+        self.weights.len() * LANES + std::mem::size_of::<Model>()
     }
 
     /// The model file's bytes.
@@ -304,8 +210,7 @@ impl Model {
         let mut out =
             Vec::with_capacity(HEADER_LEN + HEADS * HEAD_RECORD_LEN + self.weights.len() * HEADS);
         out.extend_from_slice(MAGIC);
-        let version: u16 = if self.tokens.is_some() { 2 } else { 1 };
-        out.extend_from_slice(&version.to_le_bytes());
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         let flags = u8::from(self.features.word_unigrams)
             | (u8::from(self.features.word_bigrams) << 1)
             | (u8::from(self.features.word_trigrams) << 2)
@@ -334,16 +239,6 @@ impl Model {
         for row in &self.weights {
             out.extend(row[..HEADS].iter().map(|&w| w as u8));
         }
-        if let Some(tokens) = &self.tokens {
-            out.extend_from_slice(&(tokens.vocab_text.len() as u32).to_le_bytes());
-            out.extend_from_slice(tokens.vocab_text.as_bytes());
-            for scale in tokens.scales {
-                out.extend_from_slice(&scale.to_le_bytes());
-            }
-            for row in &tokens.rows {
-                out.extend(row[..HEADS].iter().map(|&w| w as u8));
-            }
-        }
         let crc = crc32(&out);
         out.extend_from_slice(&crc.to_le_bytes());
         out
@@ -365,7 +260,7 @@ impl Model {
             });
         }
         let version = u16::from_le_bytes([bytes[8], bytes[9]]);
-        if version != 1 && version != FORMAT_VERSION {
+        if version != FORMAT_VERSION {
             return Err(ModelError::UnsupportedVersion {
                 found: version,
                 supported: FORMAT_VERSION,
@@ -393,33 +288,7 @@ impl Model {
                 bytes[14]
             )));
         }
-        let sparse_end = fixed + features.buckets() * HEADS;
-        // Version 2: the token section's length comes from its vocabulary length field.
-        let token_section = if version == 2 {
-            if bytes.len() < sparse_end + 4 {
-                return Err(ModelError::Truncated {
-                    expected: sparse_end + 4 + CHECKSUM_LEN,
-                    found: bytes.len(),
-                });
-            }
-            let vocab_len = read_u32(bytes, sparse_end) as usize;
-            let vocab_end = sparse_end.saturating_add(4).saturating_add(vocab_len);
-            if bytes.len() < vocab_end {
-                return Err(ModelError::Truncated {
-                    expected: vocab_end + CHECKSUM_LEN,
-                    found: bytes.len(),
-                });
-            }
-            let vocab_size = bytes[sparse_end + 4..vocab_end]
-                .split(|&b| b == b'\n')
-                .count();
-            Some((vocab_len, vocab_size))
-        } else {
-            None
-        };
-        let expected = sparse_end
-            + token_section.map_or(0, |(len, size)| 4 + len + 4 * HEADS + size * HEADS)
-            + CHECKSUM_LEN;
+        let expected = fixed + features.buckets() * HEADS + CHECKSUM_LEN;
         if bytes.len() < expected {
             return Err(ModelError::Truncated {
                 expected,
@@ -463,50 +332,20 @@ impl Model {
                 )));
             }
         }
-        let row = |src: &[u8]| {
-            let mut q = [0i8; LANES];
-            for (dst, &src) in q.iter_mut().zip(src) {
-                *dst = src as i8;
-            }
-            q
-        };
-        let tokens = match token_section {
-            None => None,
-            Some((vocab_len, _)) => {
-                let vocab_at = sparse_end + 4;
-                let vocab_text = std::str::from_utf8(&bytes[vocab_at..vocab_at + vocab_len])
-                    .map_err(|_| ModelError::Invalid("the token vocabulary is not UTF-8".into()))?;
-                let scales_at = vocab_at + vocab_len;
-                let mut scales = [0f32; HEADS];
-                for (h, scale) in scales.iter_mut().enumerate() {
-                    *scale = f32::from_bits(read_u32(bytes, scales_at + 4 * h));
-                    if !scale.is_finite() {
-                        return Err(ModelError::Invalid(format!(
-                            "token head {h} has a non-finite scale"
-                        )));
-                    }
-                }
-                let rows = body[scales_at + 4 * HEADS..]
-                    .chunks_exact(HEADS)
-                    .map(row)
-                    .collect();
-                Some(TokenHeads {
-                    vocab: WordPiece::new(vocab_text.split('\n')),
-                    vocab_text: vocab_text.to_string(),
-                    scales,
-                    rows,
-                })
-            }
-        };
-        let weights = body[fixed..sparse_end]
+        let weights = body[fixed..]
             .chunks_exact(HEADS)
-            .map(row)
+            .map(|row| {
+                let mut q = [0i8; LANES];
+                for (dst, &src) in q.iter_mut().zip(row) {
+                    *dst = src as i8;
+                }
+                q
+            })
             .collect();
         Ok(Model {
             features,
             heads,
             weights,
-            tokens,
         })
     }
 }
@@ -579,7 +418,7 @@ const CRC_TABLE: [u32; 256] = {
 };
 
 /// CRC-32 (IEEE 802.3), as zip and PNG use.
-pub(crate) fn crc32(bytes: &[u8]) -> u32 {
+fn crc32(bytes: &[u8]) -> u32 {
     !bytes.iter().fold(!0u32, |c, &b| {
         CRC_TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8)
     })
@@ -664,47 +503,6 @@ mod tests {
             Model::from_bytes(&longer),
             Err(ModelError::Invalid(_))
         ));
-    }
-
-    fn with_tokens() -> Model {
-        // Token "kill" (id 1) pushes head 0 up, "hello" (id 2) pushes it down.
-        let rows = [0.0f32; HEADS]
-            .iter()
-            .copied()
-            .chain([2.0].into_iter().chain([0.0; HEADS - 1]))
-            .chain([-1.0].into_iter().chain([0.0; HEADS - 1]))
-            .collect::<Vec<_>>();
-        tiny().with_token_heads(TokenHeads::quantise("[UNK]\nkill\nhello", &rows))
-    }
-
-    #[test]
-    fn token_heads_add_the_mean_token_weight() {
-        let plain = tiny();
-        let m = with_tokens();
-        assert!(m.has_token_heads() && !plain.has_token_heads());
-        let diff = |t: &str| m.logits(t)[0] - plain.logits(t)[0];
-        assert!((diff("kill") - 2.0).abs() < 0.02, "{}", diff("kill"));
-        assert!((diff("kill hello") - 0.5).abs() < 0.02);
-        // An unknown word counts in the mean with no weight.
-        assert!((diff("kill zzzq") - 1.0).abs() < 0.02);
-        assert_eq!(m.logits("")[0], plain.logits("")[0]);
-    }
-
-    #[test]
-    fn token_heads_round_trip_as_version_2() {
-        let m = with_tokens();
-        let bytes = m.to_bytes();
-        assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 2);
-        assert_eq!(Model::from_bytes(&bytes).unwrap(), m);
-        // Without token heads the file stays version 1.
-        let plain = tiny().to_bytes();
-        assert_eq!(u16::from_le_bytes([plain[8], plain[9]]), 1);
-        for cut in (0..bytes.len())
-            .step_by(7)
-            .chain(bytes.len() - 40..bytes.len())
-        {
-            assert!(Model::from_bytes(&bytes[..cut]).is_err());
-        }
     }
 
     #[test]

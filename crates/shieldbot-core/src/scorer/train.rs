@@ -10,9 +10,8 @@
 //! by [`TrainParams::seed`]; all arithmetic is sequential f32, so the same examples and
 //! parameters give the same model bytes on every machine.
 
-use super::embeddings::StaticEmbeddings;
 use super::features::{features, FeatureConfig};
-use super::{sigmoid, Model, TokenHeads, HEADS};
+use super::{sigmoid, Model, HEADS};
 use crate::normalise::normalise;
 
 /// What one example says about one head.
@@ -68,11 +67,6 @@ pub struct TrainParams {
     /// 0.41-0.50 between seeds, and the whole check's figures with it); see docs/scorer.md.
     pub members: u32,
     pub features: FeatureConfig,
-    /// Dimensions of the static embeddings used as dense features (0: none; see
-    /// [`train_with_embeddings`]).
-    pub dense_dims: usize,
-    /// The dense features are the mean token vector times this.
-    pub dense_scale: f32,
 }
 
 impl Default for TrainParams {
@@ -85,8 +79,6 @@ impl Default for TrainParams {
             max_positive_weight: 4.0,
             members: 3,
             features: FeatureConfig::default(),
-            dense_dims: 0,
-            dense_scale: 1.0,
         }
     }
 }
@@ -124,36 +116,15 @@ pub fn train(
     params: &TrainParams,
     progress: &mut dyn FnMut(Progress),
 ) -> Model {
-    train_with_embeddings(examples, params, None, progress)
-}
-
-/// [`train`], with the mean static embedding of each message (its first
-/// [`TrainParams::dense_dims`] dimensions) as dense features next to the hashed ones, learnt
-/// jointly. Since the heads are linear in the mean, the learnt dense weights are folded into one
-/// row of head weights per token at the end ([`TokenHeads`]): the model carries no vectors.
-pub fn train_with_embeddings(
-    examples: &[Example],
-    params: &TrainParams,
-    embeddings: Option<&StaticEmbeddings>,
-    progress: &mut dyn FnMut(Progress),
-) -> Model {
     let config = params.features;
-    let dims = embeddings.map_or(0, |e| params.dense_dims.min(e.dims()));
     let report_every = 2048;
     let total = examples.len();
 
     let mut cached: Vec<(Vec<u32>, f32)> = Vec::with_capacity(total);
-    let mut dense = vec![0f32; total * dims];
     for (i, example) in examples.iter().enumerate() {
-        let normalised = normalise(&example.text);
-        let feats = features(normalised.folded(), &config);
+        let feats = features(normalise(&example.text).folded(), &config);
         let value = config.feature_value(feats.len());
         cached.push((feats, value));
-        if let Some(e) = embeddings.filter(|_| dims > 0) {
-            let x = &mut dense[i * dims..(i + 1) * dims];
-            e.mean(normalised.folded(), x);
-            x.iter_mut().for_each(|v| *v *= params.dense_scale);
-        }
         if i % report_every == 0 {
             progress(Progress {
                 epoch: 0,
@@ -194,7 +165,6 @@ pub fn train_with_embeddings(
     // smooths out the last epochs' noise; with several members (each its own example order),
     // the average also spans members, a cheap bagging of linear models.
     let mut weight_sum = vec![0f32; buckets * HEADS];
-    let mut dense_sum = vec![0f32; dims * HEADS];
     let mut bias_sum = [0f32; HEADS];
     let mut averaged = 0u32;
     let members = params.members.max(1);
@@ -203,8 +173,6 @@ pub fn train_with_embeddings(
     for member in 0..members {
         let mut weights = vec![0f32; buckets * HEADS];
         let mut squared = vec![0f32; buckets * HEADS];
-        let mut dense_weights = vec![0f32; dims * HEADS];
-        let mut dense_squared = vec![0f32; dims * HEADS];
         let mut bias = [0f32; HEADS];
         let mut bias_squared = [0f32; HEADS];
         let mut rng = SplitMix64(
@@ -220,18 +188,11 @@ pub fn train_with_embeddings(
             for (done, &idx) in order.iter().enumerate() {
                 let example = &examples[idx];
                 let (feats, value) = &cached[idx];
-                let x = &dense[idx * dims..(idx + 1) * dims];
                 let mut z = bias;
                 for &f in feats {
                     let row = &weights[f as usize * HEADS..f as usize * HEADS + HEADS];
                     for h in 0..HEADS {
                         z[h] += row[h] * value;
-                    }
-                }
-                for (d, &xd) in x.iter().enumerate() {
-                    let row = &dense_weights[d * HEADS..d * HEADS + HEADS];
-                    for h in 0..HEADS {
-                        z[h] += row[h] * xd;
                     }
                 }
                 let mut gradient = [0f32; HEADS];
@@ -267,18 +228,6 @@ pub fn train_with_embeddings(
                             *w -= lr * g / (*s + EPS).sqrt();
                         }
                     }
-                    for (d, &xd) in x.iter().enumerate() {
-                        for h in 0..HEADS {
-                            if example.labels[h] == Label::Unknown {
-                                continue;
-                            }
-                            let w = &mut dense_weights[d * HEADS + h];
-                            let g = gradient[h] * xd + l2 * *w;
-                            let s = &mut dense_squared[d * HEADS + h];
-                            *s += g * g;
-                            *w -= lr * g / (*s + EPS).sqrt();
-                        }
-                    }
                 }
                 if done % report_every == 0 {
                     progress(Progress {
@@ -292,9 +241,6 @@ pub fn train_with_embeddings(
             if member_epoch > params.epochs / 2 {
                 averaged += 1;
                 for (sum, w) in weight_sum.iter_mut().zip(&weights) {
-                    *sum += *w;
-                }
-                for (sum, w) in dense_sum.iter_mut().zip(&dense_weights) {
                     *sum += *w;
                 }
                 for h in 0..HEADS {
@@ -312,35 +258,7 @@ pub fn train_with_embeddings(
     let n = averaged.max(1) as f32;
     weight_sum.iter_mut().for_each(|w| *w /= n);
     bias_sum.iter_mut().for_each(|b| *b /= n);
-    dense_sum.iter_mut().for_each(|w| *w /= n);
-    let model = Model::quantise(config, &weight_sum, bias_sum, trained);
-    match embeddings.filter(|_| dims > 0) {
-        None => model,
-        Some(e) => model.with_token_heads(fold_per_token(e, dims, params.dense_scale, &dense_sum)),
-    }
-}
-
-/// Each token's contribution to each head: `scale * vector(token) . w_head`, so the mean over a
-/// message's tokens equals the dense features' contribution.
-fn fold_per_token(
-    embeddings: &StaticEmbeddings,
-    dims: usize,
-    scale: f32,
-    dense: &[f32],
-) -> TokenHeads {
-    let size = embeddings.vocab().size();
-    let mut rows = vec![0f32; size * HEADS];
-    for id in 0..size {
-        let v = &embeddings.vector(id as u32)[..dims];
-        for h in 0..HEADS {
-            let mut sum = 0f32;
-            for (d, &vd) in v.iter().enumerate() {
-                sum += vd * dense[d * HEADS + h];
-            }
-            rows[id * HEADS + h] = scale * sum;
-        }
-    }
-    TokenHeads::quantise(embeddings.vocab_text(), &rows)
+    Model::quantise(config, &weight_sum, bias_sum, trained)
 }
 
 #[cfg(test)]
@@ -403,50 +321,6 @@ mod tests {
         assert!(bad > good, "{bad} <= {good}");
         assert!(model.head(Head::Abusive).trained);
         assert!(!model.head(Head::Category(crate::Category::Doxxing)).trained);
-    }
-
-    #[test]
-    fn embeddings_fold_into_token_heads_that_generalise() {
-        // "zorblat" and "grunk" share a direction; training sees only "zorblat".
-        let table = crate::scorer::embeddings::tests::table_bytes(
-            &["[UNK]", "zorblat", "grunk", "lovely", "policy"],
-            &[
-                vec![0, 0],
-                vec![100, 0],
-                vec![90, 5],
-                vec![0, 100],
-                vec![5, 90],
-            ],
-        );
-        let embeddings = StaticEmbeddings::from_bytes(&table).unwrap();
-        let data: Vec<Example> = (0..40)
-            .flat_map(|i| {
-                [
-                    example(&format!("zorblat {i}"), true),
-                    example(&format!("lovely policy {i}"), false),
-                ]
-            })
-            .collect();
-        let params = TrainParams {
-            dense_dims: 2,
-            ..small_params(3)
-        };
-        let model = train_with_embeddings(&data, &params, Some(&embeddings), &mut |_| {});
-        assert!(model.has_token_heads());
-        let unseen_bad = model.logits("grunk")[0];
-        let unseen_good = model.logits("policy")[0];
-        assert!(unseen_bad > unseen_good, "{unseen_bad} <= {unseen_good}");
-        let again = train_with_embeddings(&data, &params, Some(&embeddings), &mut |_| {});
-        assert_eq!(model.to_bytes(), again.to_bytes());
-        // Without dense dimensions it is the plain model, byte for byte.
-        let plain = TrainParams {
-            dense_dims: 0,
-            ..params
-        };
-        assert_eq!(
-            train_with_embeddings(&data, &plain, Some(&embeddings), &mut |_| {}).to_bytes(),
-            train(&data, &plain, &mut |_| {}).to_bytes()
-        );
     }
 
     #[test]
