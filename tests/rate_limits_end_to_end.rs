@@ -7,13 +7,11 @@
 mod support;
 
 use localcord::{LocalDiscord, NewMessage, PostOutcome};
-use shieldbot::bot::removal::{RemovalOptions, TimeoutPolicy};
-use shieldbot::bot::BotOptions;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 use support::bot::DEFAULT_RULES;
 use support::config::protecting_jane;
-use support::raid::{raided_town, start_bot_with, texts};
+use support::raid::{raided_town, start_bot_with, texts, timing_out_after, wait_all_removed};
 use support::town::{id_of, Town};
 
 /// Alerts queue behind the helpers' channel's bucket (5 posts per 5 s): longer than the
@@ -70,22 +68,6 @@ fn raid(town: &Town, raiders: &[u64], count: usize, threat_every: usize) -> Vec<
         .collect()
 }
 
-async fn wait_until_removed(town: &Town, ids: &[u64]) {
-    let wanted: HashSet<u64> = ids.iter().copied().collect();
-    let channel = town.general;
-    town.server
-        .wait_until(
-            |s| {
-                !s.channel_messages(channel)
-                    .iter()
-                    .any(|m| wanted.contains(&id_of(m)))
-            },
-            PATIENCE,
-        )
-        .await
-        .expect("raid messages left standing");
-}
-
 /// 429s by the bucket that refused them (`global` for the global limit).
 fn limited_by_bucket(server: &LocalDiscord) -> BTreeMap<String, usize> {
     let mut limited = BTreeMap::new();
@@ -101,17 +83,7 @@ async fn a_raid_with_shield_up_and_alerts_draws_no_429_beyond_a_buckets_first_pr
     let (town, raiders) = raided_town(30).await;
     town.server.enforce_discord_rate_limits();
     let dir = tempfile::tempdir().unwrap();
-    let options = BotOptions {
-        removal: RemovalOptions {
-            timeouts: Some(TimeoutPolicy {
-                strikes: 4,
-                within: Duration::from_secs(60),
-                duration: Duration::from_secs(600),
-            }),
-            ..RemovalOptions::default()
-        },
-        ..BotOptions::default()
-    };
+    let options = timing_out_after(4);
     let config = scenario(&town, dir.path());
     let (handle, _events, store) = start_bot_with(&town, dir.path(), config, options).await;
 
@@ -124,7 +96,7 @@ async fn a_raid_with_shield_up_and_alerts_draws_no_429_beyond_a_buckets_first_pr
         .raise(town.guild, Duration::from_secs(600), Some(town.helper))
         .unwrap();
     landed.extend(raid(&town, &raiders, 300, 4));
-    wait_until_removed(&town, &landed).await;
+    wait_all_removed(&town, &landed, PATIENCE).await;
     let store_ref = &store;
     town.server
         .wait_until(|_| store_ref.pending_alerts().unwrap().is_empty(), PATIENCE)

@@ -6,10 +6,8 @@
 mod support;
 
 use localcord::{NewMessage, PostOutcome, Refusal};
-use shieldbot::bot::removal::{RemovalOptions, TimeoutPolicy};
 use shieldbot::bot::BotOptions;
 use shieldbot::store::{NewQuarantine, Removal};
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use support::raid::*;
 use support::records::threat_or_insult;
@@ -18,31 +16,6 @@ use support::town::Town;
 /// Post `text` at Jane as `author`; the message id and when it was posted.
 fn post(town: &Town, author: u64, text: &str) -> (u64, Instant) {
     (town.post(author, text, true), Instant::now())
-}
-
-async fn wait_all_gone(town: &Town, ids: &[u64]) {
-    let wanted: HashSet<u64> = ids.iter().copied().collect();
-    let channel = town.general;
-    town.server
-        .wait_until(
-            |s| {
-                s.channel_messages(channel).iter().all(|m| {
-                    let id: u64 = m["id"].as_str().unwrap_or("0").parse().unwrap_or(0);
-                    !wanted.contains(&id)
-                })
-            },
-            WAIT,
-        )
-        .await
-        .unwrap_or_else(|_| {
-            let left = town
-                .server
-                .channel_messages(channel)
-                .iter()
-                .filter(|m| wanted.contains(&m["id"].as_str().unwrap_or("0").parse().unwrap_or(0)))
-                .count();
-            panic!("{left} of {} messages were never removed", ids.len())
-        });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,7 +44,7 @@ async fn a_burst_of_500_is_fully_removed_threats_first_without_a_429_storm() {
         posted_at.insert(id, at);
     }
     let all: Vec<u64> = threat_ids.iter().chain(&insult_ids).copied().collect();
-    wait_all_gone(&town, &all).await;
+    wait_all_removed(&town, &all, WAIT).await;
 
     // Nothing lost: every message has its record, and its DELETE left the store's queue.
     let deadline = Instant::now() + WAIT;
@@ -165,7 +138,7 @@ async fn a_backlog_left_by_a_previous_run_comes_down_worst_first() {
     }
     let (handle, _events, store) = start_bot(&town, dir.path(), BotOptions::default()).await;
     let all: Vec<u64> = threat_ids.iter().chain(&insult_ids).copied().collect();
-    wait_all_gone(&town, &all).await;
+    wait_all_removed(&town, &all, WAIT).await;
     // The bot records each DELETE once Discord answered it.
     let deadline = Instant::now() + WAIT;
     while !store.pending_deletes().unwrap().is_empty() {
@@ -192,23 +165,13 @@ async fn repeat_offenders_are_timed_out_so_their_next_message_never_lands() {
     let (town, raiders) = raided_town(2).await;
     town.server.enforce_discord_rate_limits();
     let dir = tempfile::tempdir().unwrap();
-    let options = BotOptions {
-        removal: RemovalOptions {
-            timeouts: Some(TimeoutPolicy {
-                strikes: 3,
-                within: Duration::from_secs(60),
-                duration: Duration::from_secs(600),
-            }),
-            ..RemovalOptions::default()
-        },
-        ..BotOptions::default()
-    };
+    let options = timing_out_after(3);
     let (handle, _events, _store) = start_bot(&town, dir.path(), options).await;
     let insults = texts("quarantine");
     let (raider, bystander) = (raiders[0], raiders[1]);
     let first = post(&town, bystander, &insults[0]).0;
     let ids: Vec<u64> = (0..3).map(|i| post(&town, raider, &insults[i]).0).collect();
-    wait_all_gone(&town, &ids).await;
+    wait_all_removed(&town, &ids, WAIT).await;
     let (guild, server) = (town.guild, &town.server);
     server
         .wait_until(
@@ -226,7 +189,7 @@ async fn repeat_offenders_are_timed_out_so_their_next_message_never_lands() {
         PostOutcome::Refused(Refusal::TimedOut)
     );
     // One strike is not a pattern: the bystander can still post.
-    wait_all_gone(&town, &[first]).await;
+    wait_all_removed(&town, &[first], WAIT).await;
     assert!(town
         .server
         .member(guild, bystander)

@@ -7,13 +7,14 @@ use super::bot::{fast_options, DEFAULT_RULES};
 use super::config::protecting_jane;
 use super::data::data;
 use super::events::wait_event_within;
-use super::town::Town;
+use super::town::{id_of, Town};
 use chrono::Duration as Days;
 use localcord::LocalDiscord;
+use shieldbot::bot::removal::{RemovalOptions, TimeoutPolicy};
 use shieldbot::bot::{BotEvent, BotHandle, BotOptions};
 use shieldbot::config::Config;
 use shieldbot::store::Store;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
@@ -96,6 +97,43 @@ pub async fn start_bot_with(
     };
     let (handle, events) = super::bot::start_bot(town, config, store.clone(), options).await;
     (handle, events, store)
+}
+
+/// Wait until none of `ids` is left in `#general`; on timeout, fail saying how many stayed.
+pub async fn wait_all_removed(town: &Town, ids: &[u64], patience: Duration) {
+    let wanted: HashSet<u64> = ids.iter().copied().collect();
+    let channel = town.general;
+    let standing = |s: &LocalDiscord| {
+        s.channel_messages(channel)
+            .iter()
+            .filter(|m| wanted.contains(&id_of(m)))
+            .count()
+    };
+    if town
+        .server
+        .wait_until(|s| standing(s) == 0, patience)
+        .await
+        .is_err()
+    {
+        let left = standing(&town.server);
+        panic!("{left} of {} messages were never removed", ids.len());
+    }
+}
+
+/// Bot options that time an author out for ten minutes after `strikes` quarantined messages
+/// within a minute (the raid timeouts of `[removal.timeouts]`).
+pub fn timing_out_after(strikes: u32) -> BotOptions {
+    BotOptions {
+        removal: RemovalOptions {
+            timeouts: Some(TimeoutPolicy {
+                strikes,
+                within: Duration::from_secs(60),
+                duration: Duration::from_secs(600),
+            }),
+            ..RemovalOptions::default()
+        },
+        ..BotOptions::default()
+    }
 }
 
 /// The first event `want` accepts, within [`WAIT`].
