@@ -15,7 +15,7 @@
 //!   delete of the channel's worst 100 when the backlog is larger (or the single bucket is empty).
 //! * Pacing comes from Discord's answers (`pacing`): one request per bucket at a time,
 //!   the next one when `X-RateLimit-Remaining` allows or `Reset-After` has passed, a 429's
-//!   `retry_after` honoured, and the removals' share of the global limit ([`Pacer::removals`],
+//!   `retry_after` honoured, and the removals' share of the global limit (`Pacer::removals`,
 //!   shared books with the bot's other calls, so a global 429 pauses them all).
 //! * Optional: authors with repeated quarantined messages in a short window (a raid's pattern)
 //!   are timed out, so their next messages never land ([`TimeoutPolicy`], off by default).
@@ -37,7 +37,7 @@ pub struct RemovalOptions {
     pub global_per_second: u32,
     /// Requests per second left to the bot's other calls (alerts, notices, the AutoMod mirror),
     /// on top of `global_per_second`: removals are never starved by an alert flood. The sum is
-    /// capped at [`super::pacing::GLOBAL_BUDGET`] (40), below Discord's 50.
+    /// capped at `pacing::GLOBAL_BUDGET` (40), below Discord's 50.
     pub others_per_second: u32,
     /// Use bulk delete for a channel's backlog.
     pub bulk: bool,
@@ -272,7 +272,7 @@ impl Scheduler {
     }
 
     /// The rate-limit books the scheduler shares with the bot's other REST calls (alerts,
-    /// notices): send those with [`Pacer::send`].
+    /// notices): send those with `Pacer::send`.
     pub fn pacer(&self) -> &Arc<Pacer> {
         &self.pacer
     }

@@ -18,7 +18,7 @@
 //! # Who sees what
 //! Alerts go to the private helpers' channel and to helpers by DM, never to a public channel,
 //! and never quote any message; no mentions ping. They and shield-up's timeouts go through the
-//! bot's [`Pacer`] like every other call (a shield goes up in the middle of a raid, when the
+//! bot's `Pacer` like every other call (a shield goes up in the middle of a raid, when the
 //! rate limits are tightest).
 //!
 //! # For slash commands
