@@ -241,14 +241,7 @@ async fn raid(options: Options) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let mut dispatched: HashMap<u64, Instant> = HashMap::new();
-    for d in server.dispatches() {
-        if d.event == "MESSAGE_CREATE" {
-            if let Some(id) = d.data["id"].as_str().and_then(|s| s.parse().ok()) {
-                dispatched.entry(id).or_insert(d.sent_at);
-            }
-        }
-    }
+    let dispatched = server.message_create_sent_at();
     let mut delete_sent: HashMap<u64, Instant> = HashMap::new();
     let mut rate_limited = 0;
     for r in server.requests_matching("DELETE", "/channels/*/messages/*") {

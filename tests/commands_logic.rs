@@ -17,25 +17,14 @@ use shieldbot_core::policy::Context;
 use shieldbot_core::rules::Action;
 use shieldbot_core::{Category, Severity, Verdict};
 use std::collections::BTreeMap;
-
-fn texts() -> Vec<(String, String)> {
-    let raw = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/commands/texts.tsv"
-    ))
-    .unwrap();
-    raw.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let (k, t) = l.split_once('\t').unwrap();
-            (k.to_string(), t.to_string())
-        })
-        .collect()
-}
+use support::data::data;
 
 fn text(kind: &str) -> String {
-    texts().into_iter().find(|(k, _)| k == kind).unwrap().1
+    data("commands/texts.tsv")
+        .into_iter()
+        .find(|(k, _)| k == kind)
+        .unwrap()
+        .1
 }
 
 fn draft(kind: PatternKind, pattern: &str) -> Draft {

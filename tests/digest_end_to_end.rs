@@ -17,13 +17,13 @@ use localcord::{ButtonClick, LocalDiscord};
 use serde_json::{json, Value};
 use shieldbot::bot::{Action, BotEvent, BotHandle, BotOptions, Judged};
 use shieldbot::clock::{Clock, ManualClock};
-use shieldbot::config::Config;
 use std::ops::Deref;
 use std::path::Path;
 use std::time::Duration;
 use support::bot::{
     fast_options, judged, reopen_store_with_clock, start_bot_with_clock, wait_for_shield_commands,
 };
+use support::config::protecting_jane;
 use support::slash::{self, first_callback, run_shield};
 use support::WAIT;
 use tokio::sync::broadcast;
@@ -79,31 +79,18 @@ async fn start_bot(
     clock: &ManualClock,
     digest_time: &str,
 ) -> (BotHandle, broadcast::Receiver<BotEvent>) {
-    let config = Config::from_toml_str(&format!(
-        r#"
-[store]
-path = "{store}"
-
-[[guild]]
-id = "{guild}"
-helpers = ["{helper}"]
-helpers_channel = "{helpers_channel}"
-
-[[guild.protected]]
-user_id = "{jane}"
-display_name = "Jane Doe"
+    let config = protecting_jane(
+        town,
+        dir,
+        &format!(
+            r#"display_name = "Jane Doe"
 digest_time = "{digest_time}"
 time_zone = "UTC"
 digest_to = "both"
 exposure = "masked"
-"#,
-        store = dir.display(),
-        guild = town.guild,
-        helper = town.helper,
-        helpers_channel = town.helpers_channel,
-        jane = town.jane,
-    ))
-    .unwrap();
+"#
+        ),
+    );
     // A previous bot's last tasks may hold the store (sled's lock) for a moment.
     let store = reopen_store_with_clock(dir, clock).await;
     let options = BotOptions {

@@ -15,6 +15,7 @@ use shieldbot::store::{AlertTask, Store};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
+use support::alerts::items_reported;
 use support::bot::{fast_options, reopen_store, start_bot, DEFAULT_RULES};
 use support::town::Town;
 use support::{poll_until, WAIT};
@@ -103,23 +104,6 @@ fn texts_in(server: &LocalDiscord, channel: u64) -> Vec<String> {
         .iter()
         .filter_map(|m| m["content"].as_str().map(str::to_string))
         .collect()
-}
-
-/// Item numbers a helpers' message reports (see `tests/pileon_scenarios.rs`).
-fn items_reported(text: &str) -> BTreeSet<u64> {
-    let mut items = BTreeSet::new();
-    for line in text.lines() {
-        if let Some((_, rest)) = line.split_once("**Credible threat** — item #") {
-            let number: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            items.insert(number.parse().unwrap());
-        } else if let Some(list) = line.strip_prefix("Items: ") {
-            items.extend(
-                list.split(", ")
-                    .map(|n| n.trim_start_matches('#').parse::<u64>().unwrap()),
-            );
-        }
-    }
-    items
 }
 
 /// `n` raiders: day-old accounts that joined an hour ago.

@@ -8,6 +8,8 @@
 //! its scenario time, and the detector measures rates in message timestamps, so the bot sees
 //! the scenario's own rates whatever the speed.
 
+mod support;
+
 use shieldbot::bot::ShieldChange;
 use shieldbot::config::Config;
 use shieldbot::sandbox::report::ReportLine;
@@ -17,6 +19,7 @@ use shieldbot_core::pileon::{ShieldCause, ShieldTransition};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use support::alerts::items_reported;
 
 const MIN: u64 = 60_000;
 
@@ -335,28 +338,6 @@ async fn a_manual_shield_up_holds_newcomers_until_it_expires_or_is_lowered() {
     );
     let dms = played.helper_dm_texts();
     assert_eq!(dms.iter().filter(|t| t.contains("Shield-up ON")).count(), 2);
-}
-
-/// The item numbers one helpers' message reports: a single alert's (or a summary's evidence
-/// block's) `**Credible threat** — item #N,` lines, and a summary's `Items: #a, #b` lines.
-fn items_reported(text: &str) -> BTreeSet<u64> {
-    let mut items = BTreeSet::new();
-    for line in text.lines() {
-        if let Some(rest) = line
-            .split_once("**Credible threat** — item ")
-            .map(|(_, r)| r)
-        {
-            let rest = rest.trim_start_matches('#');
-            let number: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            items.insert(number.parse().unwrap());
-        } else if let Some(list) = line.strip_prefix("Items: ") {
-            items.extend(
-                list.split(", ")
-                    .map(|n| n.trim_start_matches('#').parse::<u64>().unwrap()),
-            );
-        }
-    }
-    items
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

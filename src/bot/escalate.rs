@@ -643,15 +643,7 @@ fn spoiler_safe(text: &str) -> String {
 /// Discord's message limit is 2,000 characters. A cut inside the quoted text closes its
 /// spoiler, so the raw text is never shown in the clear.
 fn truncate(text: String) -> String {
-    if text.chars().count() <= 2000 {
-        return text;
-    }
-    let mut cut: String = text.chars().take(1988).collect();
-    if cut.matches("||").count() % 2 == 1 {
-        cut.push_str("||");
-    }
-    cut.push_str(" …(cut)");
-    cut
+    shieldbot_core::pileon::alert_summary::clip_block(&text, 2000)
 }
 
 #[cfg(test)]

@@ -579,14 +579,7 @@ fn report_lines(
     ids: &[u64],
     events: &Arc<Mutex<Events>>,
 ) -> Vec<ReportLine> {
-    let mut dispatched: HashMap<u64, Instant> = HashMap::new();
-    for dispatch in server.dispatches() {
-        if dispatch.event == "MESSAGE_CREATE" {
-            if let Some(id) = dispatch.data["id"].as_str().and_then(|s| s.parse().ok()) {
-                dispatched.entry(id).or_insert(dispatch.sent_at);
-            }
-        }
-    }
+    let dispatched = server.message_create_sent_at();
     let mut deleted_at: HashMap<u64, Instant> = HashMap::new();
     for request in server.requests_matching("DELETE", "/channels/*/messages/*") {
         let ok = (200..300).contains(&request.status) || request.status == 404;

@@ -1,5 +1,6 @@
 //! What the root package's integration tests share, so each test file reads as its scenario:
 //!
+//! - [`alerts`]: the item numbers a helpers' alert or summary reports;
 //! - [`town`]: the local Discord (`localcord`) with a guild, its channels and the usual people;
 //! - [`bot`]: the real bot (`Bot::start`, or the `shieldbot run` binary) started against it, the
 //!   sled store reopened once the bot lets go of it, and waiting on the bot's events;
@@ -17,6 +18,7 @@
 // Each test binary uses a different subset of these helpers; the rest would warn as dead code.
 #![allow(dead_code)]
 
+pub mod alerts;
 pub mod bot;
 pub mod config;
 pub mod data;

@@ -1,6 +1,7 @@
 //! What tests observe: every REST request the bot made, every dispatch the server sent, and
 //! waiting for a condition on them without sleeping.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -119,6 +120,20 @@ impl crate::LocalDiscord {
     /// Every dispatch sent so far (READY, GUILD_CREATE, MESSAGE_CREATE, ...).
     pub fn dispatches(&self) -> Vec<DispatchRecord> {
         lock(&self.hub.dispatches).clone()
+    }
+
+    /// When each message's MESSAGE_CREATE was first dispatched, by message id: where Discord's
+    /// clock starts for a message's latency or exposure.
+    pub fn message_create_sent_at(&self) -> HashMap<u64, Instant> {
+        let mut sent = HashMap::new();
+        for dispatch in lock(&self.hub.dispatches).iter() {
+            if dispatch.event == "MESSAGE_CREATE" {
+                if let Some(id) = dispatch.data["id"].as_str().and_then(|s| s.parse().ok()) {
+                    sent.entry(id).or_insert(dispatch.sent_at);
+                }
+            }
+        }
+        sent
     }
 
     /// The channel's current messages, oldest first (deleted ones are gone).

@@ -151,9 +151,9 @@ fn paginate(lines: Vec<String>) -> Vec<String> {
     pages
 }
 
-/// Cut an evidence block to `max` characters without leaving a spoiler open (an open `||`
-/// would show the raw text in the clear).
-fn clip_block(block: &str, max: usize) -> String {
+/// Cut an evidence block (or a whole alert) to `max` characters without leaving a spoiler
+/// open (an open `||` would show the raw text in the clear).
+pub fn clip_block(block: &str, max: usize) -> String {
     if block.chars().count() <= max {
         return block.to_string();
     }
