@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use shieldbot_core::check::Checker;
 use shieldbot_core::policy::{PerCategory, PolicyConfig};
 use shieldbot_core::rules::{CompiledRules, Rule, RulePack};
+use shieldbot_core::scorer::cascade::{Cascade, CascadeSettings};
 use shieldbot_core::scorer::{Head, Model, Scorer};
 use shieldbot_core::Category;
 use std::path::{Path, PathBuf};
@@ -50,6 +51,11 @@ pub struct FilterConfig {
     /// Multiplier of the model's threat threshold when `model_thresholds` is on (threats are the
     /// category the product must miss least, so it may sit lower than the others).
     pub model_threat_factor: f32,
+    /// The second-stage encoder's model file, relative to the config file's folder. None: the
+    /// fast model judges alone. Needs `model` (the cascade's first stage).
+    pub encoder: Option<PathBuf>,
+    /// When the encoder re-reads a message and how much its answer counts.
+    pub cascade: CascadeSettings,
     /// Thresholds and switches of the verdict policy.
     pub policy: PolicyConfig,
 }
@@ -63,6 +69,8 @@ impl Default for FilterConfig {
             model_abusive_factor: 1.0,
             model_category_factor: 1.0,
             model_threat_factor: 1.0,
+            encoder: None,
+            cascade: CascadeSettings::default(),
             policy: PolicyConfig::default(),
         }
     }
@@ -107,6 +115,13 @@ pub fn filter_config_from_toml(text: &str, origin: &str) -> anyhow::Result<Filte
         if !(0.1..=10.0).contains(&factor) {
             bail!("{origin}: [filter] {key} must be between 0.1 and 10, not {factor}");
         }
+    }
+    config
+        .cascade
+        .validate()
+        .map_err(|problem| anyhow::anyhow!("{origin}: [filter.cascade] {problem}"))?;
+    if config.encoder.is_some() && config.model.is_none() {
+        bail!("{origin}: [filter] encoder needs a model: the encoder only re-reads what the model is unsure about");
     }
     Ok(config)
 }
@@ -240,7 +255,18 @@ pub fn load_checker(config_path: Option<&Path>) -> anyhow::Result<Checker> {
     let rules = compile_rules(&packs, Vec::new())?;
     let model = load_scorer(&config, &base)?;
     let policy = policy_for(&config, model.as_ref());
-    let scorer = model.map(|m| Arc::new(m) as Arc<dyn Scorer>);
+    let encoder = match (&config.encoder, &base, &model) {
+        (Some(encoder), Base::Dir(dir), Some(_)) => {
+            Some(crate::model_file::load_encoder(&dir.join(encoder))?)
+        }
+        _ => None,
+    };
+    let scorer = match (model, encoder) {
+        (Some(model), Some(encoder)) => {
+            Some(Arc::new(Cascade::new(model, encoder, config.cascade)) as Arc<dyn Scorer>)
+        }
+        (model, _) => model.map(|m| Arc::new(m) as Arc<dyn Scorer>),
+    };
     Ok(Checker::new(Arc::new(rules), scorer, policy))
 }
 
@@ -327,5 +353,62 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("abusive_threshold"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_config_judges_with_the_cascade() {
+        let checker = load_checker(None).unwrap();
+        let scorer = format!("{:?}", checker);
+        assert!(scorer.contains("scorer: true"), "{scorer}");
+        let config = filter_config_from_toml(
+            &std::fs::read_to_string(default_config_path()).unwrap(),
+            "shipped",
+        )
+        .unwrap();
+        assert_eq!(
+            config.encoder,
+            Some(PathBuf::from("model/encoder.safetensors"))
+        );
+        assert_eq!(config.cascade, CascadeSettings::default());
+    }
+
+    #[test]
+    fn cascade_mistakes_are_named() {
+        let err = filter_config_from_toml(
+            "[filter]
+encoder = \"e.safetensors\"\n",
+            "c.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("encoder needs a model"), "{err}");
+        let text = "[filter.cascade]\nlow = 0.9\nhigh = 0.1\n";
+        let err = filter_config_from_toml(text, "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("[filter.cascade]") && err.contains("low <= high"),
+            "{err}"
+        );
+        let text = "[filter.cascade]\nlow = 0.1\nspeed = 3\n";
+        let err = filter_config_from_toml(text, "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("speed"), "{err}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let model = default_config_path()
+            .parent()
+            .unwrap()
+            .join("model/shieldbot.model");
+        let config = dir.path().join("shieldbot.toml");
+        std::fs::write(dir.path().join("broken.safetensors"), b"not an encoder").unwrap();
+        let text = format!(
+            "[filter]\nmodel = {:?}\nencoder = \"broken.safetensors\"\n",
+            model.display().to_string()
+        );
+        std::fs::write(&config, text).unwrap();
+        let err = format!("{:#}", load_checker(Some(&config)).unwrap_err());
+        assert!(err.contains("broken.safetensors"), "{err}");
     }
 }

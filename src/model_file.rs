@@ -4,6 +4,7 @@
 //! everything": a shield that quietly stops scoring is worse than one that refuses to start.
 
 use anyhow::Context;
+use shieldbot_core::scorer::encoder::Encoder;
 use shieldbot_core::scorer::Model;
 use std::path::Path;
 
@@ -16,6 +17,14 @@ pub fn load_model(path: &Path) -> anyhow::Result<Model> {
         .with_context(|| format!("cannot read the model file {}", path.display()))?;
     Model::from_bytes(&bytes)
         .with_context(|| format!("cannot load the model file {}", path.display()))
+}
+
+/// Loads and checks the second-stage encoder at `path`.
+pub fn load_encoder(path: &Path) -> anyhow::Result<Encoder> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read the encoder file {}", path.display()))?;
+    Encoder::from_bytes(&bytes)
+        .with_context(|| format!("cannot load the encoder file {}", path.display()))
 }
 
 /// Writes `model` to `path` atomically (a temporary file renamed into place), creating the

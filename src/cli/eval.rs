@@ -14,11 +14,12 @@
 //! verdict other than allow counts as removed. It prints the share of abuse removed, per
 //! category, and the share of must-keep messages kept, per kind.
 
-use crate::model_file::{load_model, DEFAULT_MODEL_PATH};
+use crate::model_file::{load_encoder, load_model, DEFAULT_MODEL_PATH};
 use anyhow::Context;
+use shieldbot_core::scorer::cascade::{Cascade, CascadeSettings};
 use shieldbot_core::scorer::dataset::{parse_labelled, parse_tweeteval, LabelledMessage};
-use shieldbot_core::scorer::evaluation::{evaluate, Evaluation};
-use shieldbot_core::scorer::Head;
+use shieldbot_core::scorer::evaluation::{evaluate, evaluate_scored, Evaluation};
+use shieldbot_core::scorer::{Head, Model};
 use shieldbot_core::Category;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -43,6 +44,10 @@ pub struct Args {
     /// The model file to evaluate.
     #[arg(long, default_value = DEFAULT_MODEL_PATH)]
     pub model: PathBuf,
+    /// Score with the cascade: the model as first stage and this encoder re-reading what the
+    /// model is unsure about (with the default cascade settings, as the shipped config).
+    #[arg(long, value_name = "FILE")]
+    pub encoder: Option<PathBuf>,
     /// Which head to score with: `abusive` (what shieldbot removes) or `offensive` (OLID's
     /// notion, for the public offensive-language benchmarks), or a category.
     #[arg(long, default_value = "abusive", value_parser = parse_head)]
@@ -80,21 +85,65 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let model = load_model(&args.model)?;
-    let evaluation = evaluate(&model, &messages, args.head);
-    println!("model {}  head {}", args.model.display(), args.head.name());
+    let scorer = match &args.encoder {
+        Some(path) => Scoring::Cascade(Box::new(Cascade::new(
+            model,
+            load_encoder(path)?,
+            CascadeSettings::default(),
+        ))),
+        None => Scoring::Model(Box::new(model)),
+    };
+    let evaluation = scorer.evaluate(&messages, args.head);
+    match &args.encoder {
+        Some(encoder) => println!(
+            "model {} + encoder {}  head {}",
+            args.model.display(),
+            encoder.display(),
+            args.head.name()
+        ),
+        None => println!("model {}  head {}", args.model.display(), args.head.name()),
+    }
     print!(
         "{}",
         render(
             &evaluation,
             args.head,
-            model.threshold(args.head),
+            scorer.model().threshold(args.head),
             messages.len()
         )
     );
     if args.olid_test.is_some() {
-        print!("{}", render_olid_individual(&model, &messages));
+        print!("{}", render_olid_individual(&scorer, &messages));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The fast model alone, or the cascade.
+enum Scoring {
+    Model(Box<Model>),
+    Cascade(Box<Cascade>),
+}
+
+impl Scoring {
+    /// The model whose thresholds apply.
+    fn model(&self) -> &Model {
+        match self {
+            Scoring::Model(model) => model,
+            Scoring::Cascade(cascade) => cascade.fast(),
+        }
+    }
+
+    fn evaluate(&self, messages: &[LabelledMessage], head: Head) -> Evaluation {
+        match self {
+            Scoring::Model(model) => evaluate(model, messages, head),
+            Scoring::Cascade(cascade) => evaluate_scored(
+                cascade.fast(),
+                |folded| cascade.probabilities(folded).0,
+                messages,
+                head,
+            ),
+        }
+    }
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
@@ -219,10 +268,7 @@ pub fn join_olid_test(
 
 /// Recall of the abusive head (what shieldbot removes) on the tweets OLID labels OFF, TIN, IND,
 /// measured as `shieldbot train` measures its held-out OLID IND tweets; empty without level C.
-fn render_olid_individual(
-    model: &shieldbot_core::scorer::Model,
-    messages: &[LabelledMessage],
-) -> String {
+fn render_olid_individual(scorer: &Scoring, messages: &[LabelledMessage]) -> String {
     let individual: Vec<LabelledMessage> = messages
         .iter()
         .filter(|m| m.abusive && m.kind == "IND")
@@ -231,7 +277,7 @@ fn render_olid_individual(
     if individual.is_empty() {
         return String::new();
     }
-    let m = evaluate(model, &individual, Head::Abusive).metrics;
+    let m = scorer.evaluate(&individual, Head::Abusive).metrics;
     format!(
         "OLID test OFF/TIN/IND (aimed at a person), abusive head: recall {:.3} ({} of {})\n",
         m.recall,

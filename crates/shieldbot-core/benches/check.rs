@@ -9,6 +9,8 @@ use shieldbot_core::check::Checker;
 use shieldbot_core::normalise::normalise;
 use shieldbot_core::policy::{Context, PolicyConfig};
 use shieldbot_core::rules::{Action, CompiledRules, Rule, RulePack};
+use shieldbot_core::scorer::cascade::{Cascade, CascadeSettings, Stage};
+use shieldbot_core::scorer::encoder::Encoder;
 use shieldbot_core::scorer::{Model, Scorer};
 use shieldbot_core::{Category, Severity};
 use std::path::Path;
@@ -77,6 +79,20 @@ fn shipped_model() -> Arc<dyn Scorer> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/model/shieldbot.model");
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     Arc::new(Model::from_bytes(&bytes).unwrap())
+}
+
+/// The shipped cascade (config/model/shieldbot.model + encoder.safetensors, default settings).
+fn shipped_cascade() -> Cascade {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/model");
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    Cascade::new(
+        Model::from_bytes(&read("shieldbot.model")).unwrap(),
+        Encoder::from_bytes(&read("encoder.safetensors")).unwrap(),
+        CascadeSettings::default(),
+    )
 }
 
 /// The labelled corpus (last TSV column) if present, plus the filter's own lists.
@@ -188,6 +204,34 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for m in &messages {
                 black_box(normalise(black_box(m)));
+            }
+        })
+    });
+    group.finish();
+
+    // The whole check with the shipped cascade: the encoder re-reads what the fast model is
+    // unsure about, and costs milliseconds a message, so a sample of the corpus (every 16th
+    // message) keeps one iteration to seconds. The share re-read is printed: throughput on other
+    // traffic scales with it.
+    let cascade = shipped_cascade();
+    let sample: Vec<&String> = messages.iter().step_by(16).collect();
+    let reread = sample
+        .iter()
+        .filter(|m| cascade.probabilities(normalise(m).folded()).1 == Stage::Encoder)
+        .count();
+    eprintln!(
+        "cascade sample: {} messages, {reread} re-read by the encoder ({:.0}%)",
+        sample.len(),
+        100.0 * reread as f64 / sample.len().max(1) as f64
+    );
+    let whole = checker.with_scorer(Some(Arc::new(cascade) as Arc<dyn Scorer>));
+    let mut group = c.benchmark_group("check");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(sample.len() as u64));
+    group.bench_function("whole_check_with_cascade_corpus_sample", |b| {
+        b.iter(|| {
+            for m in &sample {
+                black_box(whole.check(black_box(m), &context));
             }
         })
     });

@@ -50,10 +50,21 @@ pub fn predicted_category(model: &Model, probabilities: &[f32; super::HEADS]) ->
 /// benchmarks that label OLID-style offensiveness) and measures the result at that head's
 /// threshold.
 pub fn evaluate(model: &Model, messages: &[LabelledMessage], head: Head) -> Evaluation {
+    evaluate_scored(model, |folded| model.probabilities(folded), messages, head)
+}
+
+/// [`evaluate`] with another source of probabilities for the folded text (the cascade's);
+/// thresholds and trained heads are `model`'s.
+pub fn evaluate_scored(
+    model: &Model,
+    probabilities_of: impl Fn(&str) -> [f32; super::HEADS],
+    messages: &[LabelledMessage],
+    head: Head,
+) -> Evaluation {
     let threshold = model.threshold(head);
     let probabilities: Vec<[f32; super::HEADS]> = messages
         .iter()
-        .map(|m| model.probabilities(normalise(&m.text).folded()))
+        .map(|m| probabilities_of(normalise(&m.text).folded()))
         .collect();
     let scored: Vec<(f32, bool)> = probabilities
         .iter()

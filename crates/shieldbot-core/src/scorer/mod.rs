@@ -14,7 +14,9 @@
 //! and says so (`HeadParams::trained`).
 
 pub mod calibrate;
+pub mod cascade;
 pub mod dataset;
+pub mod encoder;
 pub mod evaluation;
 pub mod features;
 pub mod labelling;
@@ -90,6 +92,16 @@ pub struct Scores {
 }
 
 impl Scores {
+    /// The scores of every head in [`Head::ALL`] order (the `offensive` head is dropped).
+    pub fn from_heads(p: &[f32; HEADS]) -> Scores {
+        let mut categories = [0f32; 7];
+        categories.copy_from_slice(&p[1..8]);
+        Scores {
+            abusive: p[0],
+            categories,
+        }
+    }
+
     pub fn category(&self, c: Category) -> f32 {
         self.categories[c.index()]
     }

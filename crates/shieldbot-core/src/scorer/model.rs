@@ -191,13 +191,7 @@ impl Model {
 
     /// Scores already-folded text.
     pub fn score_folded(&self, folded: &str) -> Scores {
-        let p = self.probabilities(folded);
-        let mut categories = [0f32; 7];
-        categories.copy_from_slice(&p[1..8]);
-        Scores {
-            abusive: p[0],
-            categories,
-        }
+        Scores::from_heads(&self.probabilities(folded))
     }
 
     /// Bytes the model occupies in memory (weights dominate).
