@@ -4,7 +4,7 @@
 # OLID's training file, calibrates on the validation splits, writes the int8 model file and the
 # parity reference that tests/encoder_parity.rs checks the Rust forward pass against.
 #
-#   tools/encoder/train.sh        # about 30 minutes on 2 cores; needs python3 and PyPI
+#   tools/encoder/train.sh        # about 16 minutes on 2 idle cores; needs python3 and PyPI
 #
 # Extra arguments go to finetune.py and override the defaults, e.g. a two-minute smoke run that
 # leaves the shipped files alone:

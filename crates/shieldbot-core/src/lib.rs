@@ -17,7 +17,7 @@
 //! | [`category`] | the abuse categories and severities every other module speaks in |
 //! | [`normalise`] | folds evasive spellings to plain text while keeping a map back to the original |
 //! | [`rules`] | keyword / phrase / regex rule packs compiled into one fast matcher |
-//! | [`scorer`] | the trained model: text -> per-category probabilities |
+//! | [`scorer`] | the trained models: text -> per-category probabilities (a fast n-gram model, and a cascade that lets a transformer re-read what it is unsure about) |
 //! | [`policy`] | combines rule hits, scores and context into a [`verdict::Verdict`] |
 //! | [`verdict`] | the verdict and the reasons that explain it |
 //! | [`digest`] | folds a period's quarantined items into the daily digest (campaigns, worst first) |

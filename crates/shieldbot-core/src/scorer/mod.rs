@@ -6,6 +6,9 @@
 //! data by [`calibrate`], and stored as a compact, checksummed file ([`Model`]). Everything here
 //! is pure: the shell reads files and draws progress bars.
 //!
+//! The shipped scorer is a [`cascade`]: this fast model judges every message and a fine-tuned
+//! transformer ([`encoder`]) re-reads the ones it is unsure about.
+//!
 //! Heads: [`Head::Abusive`] (abuse aimed at a person; the main score), one head per
 //! [`Category`], and [`Head::Offensive`] (OLID's "offensive": any profanity or targeted
 //! offence). "Offensive" is what the public benchmarks label; "abusive" is what the product
