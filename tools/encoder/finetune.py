@@ -361,7 +361,8 @@ def report(model, corpus_val, tweet_val, when):
 
 def write_reference(model, rows, args):
     """Texts and the int8 model's logits for tests/encoder_parity.rs: a spread of corpus and
-    tweet rows (every 97th row), plus hostile-input rows from the corpus's dodges."""
+    tweet rows (every 97th row). Hostile and Unicode edge cases are checked separately by
+    crates/shieldbot-core/tests/data/encoder_tokenizer_cases.jsonl."""
     picked = rows[::97]
     with open(args.reference, "w", encoding="utf-8") as f:
         lg = logits_of(model, [r["ids"] for r in picked])

@@ -4,7 +4,8 @@
 //! The file is checked completely before anything is built: its format tag, its config, every
 //! tensor's presence, dtype and shape. A file from a different exporter version or a truncated
 //! download fails here with an error naming the problem, never later as a panic or as quietly
-//! wrong scores. Weights are dequantised once, here, so the forward pass is plain f32.
+//! wrong scores. Weights stay int8 in memory (a quarter of f32's); the forward pass dequantises
+//! a few rows at a time into f32 as it goes (`matmul`).
 
 use super::config::EncoderConfig;
 use super::matmul::{Linear, Quantised};
