@@ -12,16 +12,15 @@
 //! labels the source has: corpus rows `abuse`, `category`, `kind`, `file`; OLID rows
 //! `offensive`, `targeted`, `target`; TweetEval and OLID test rows `offensive`.
 
-use anyhow::Context;
 use serde_json::{json, Value};
-use shieldbot::cli::eval::join_olid_test;
-use shieldbot::cli::train::load_sources;
+use shieldbot::cli::eval::read_olid_test;
+use shieldbot::cli::train::{corpus_files, load_sources};
 use shieldbot::model_file::load_model;
 use shieldbot_core::normalise::normalise;
-use shieldbot_core::scorer::dataset::{match_key, parse_corpus, OlidTarget};
+use shieldbot_core::scorer::dataset::{match_key, OlidTarget};
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -45,7 +44,8 @@ fn main() -> anyhow::Result<()> {
     };
 
     for split in ["train", "validation", "test"] {
-        for (file, rows) in corpus_files(&data.join("corpus").join(split))? {
+        for (path, rows) in corpus_files(&data.join("corpus").join(split))? {
+            let file = path.file_name().map(|n| n.to_string_lossy().into_owned());
             for row in rows {
                 emit(
                     &row.text,
@@ -88,42 +88,11 @@ fn main() -> anyhow::Result<()> {
             json!({"source": "tweeteval", "split": "validation", "offensive": offensive}),
         )?;
     }
-    let olid_test = data.join("public/olid-test");
-    let read = |name: &str| {
-        let path = olid_test.join(name);
-        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
-    };
-    let (tweets, level_a) = (read("testset-levela.tsv")?, read("labels-levela.csv")?);
-    for message in join_olid_test(&tweets, &level_a, &[])? {
+    for message in read_olid_test(&data.join("public/olid-test"))? {
         emit(
             &message.text,
             json!({"source": "olid-test", "split": "test", "offensive": message.abusive}),
         )?;
     }
     Ok(())
-}
-
-type CorpusFile = (String, Vec<shieldbot_core::scorer::dataset::CorpusRow>);
-
-/// Every corpus file of `dir`, sorted by name, with its rows.
-fn corpus_files(dir: &Path) -> anyhow::Result<Vec<CorpusFile>> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot list {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("tsv"))
-        .collect();
-    paths.sort();
-    paths
-        .into_iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let rows = parse_corpus(&text).with_context(|| format!("{}", path.display()))?;
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            Ok((name, rows))
-        })
-        .collect()
 }

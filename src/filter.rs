@@ -281,6 +281,18 @@ fn parent_dir(path: &Path) -> Option<PathBuf> {
 mod tests {
     use super::*;
 
+    /// The shipped config's folder (`config/`).
+    fn shipped_dir() -> PathBuf {
+        parent_dir(&default_config_path()).unwrap()
+    }
+
+    /// The error a `[filter]` config text gives, as text.
+    fn config_error(text: &str) -> String {
+        filter_config_from_toml(text, "c.toml")
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn the_embedded_config_and_packs_load() {
         let config = filter_config_from_toml(EMBEDDED_CONFIG, "embedded").unwrap();
@@ -313,10 +325,7 @@ mod tests {
     fn model_thresholds_come_from_the_model_times_the_factors() {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("shieldbot.toml");
-        let model = default_config_path()
-            .parent()
-            .unwrap()
-            .join("model/shieldbot.model");
+        let model = shipped_dir().join("model/shieldbot.model");
         let text = format!(
             "[filter]\nmodel = {:?}\nmodel_thresholds = true\nmodel_abusive_factor = 2.0\n\
              model_category_factor = 1.5\nmodel_threat_factor = 0.5\n",
@@ -335,23 +344,15 @@ mod tests {
             policy.thresholds.profanity,
             PolicyConfig::default().thresholds.profanity
         );
-        let err = filter_config_from_toml("[filter]\nmodel_threat_factor = 0\n", "c.toml")
-            .unwrap_err()
-            .to_string();
+        let err = config_error("[filter]\nmodel_threat_factor = 0\n");
         assert!(err.contains("model_threat_factor"), "{err}");
     }
 
     #[test]
     fn filter_errors_name_the_line() {
-        let text = "[other]\nx = 1\n[filter]\nrule_packz = []\n";
-        let err = filter_config_from_toml(text, "c.toml")
-            .unwrap_err()
-            .to_string();
+        let err = config_error("[other]\nx = 1\n[filter]\nrule_packz = []\n");
         assert!(err.starts_with("c.toml:4"), "{err}");
-        let text = "[filter.policy]\nabusive_threshold = 7.0\n";
-        let err = filter_config_from_toml(text, "c.toml")
-            .unwrap_err()
-            .to_string();
+        let err = config_error("[filter.policy]\nabusive_threshold = 7.0\n");
         assert!(err.contains("abusive_threshold"), "{err}");
     }
 
@@ -360,13 +361,10 @@ mod tests {
         // The cascade shows in the scores: on corpus validation rows its probabilities differ
         // from the fast model's alone wherever the encoder re-read the message.
         let checker = load_checker(None).unwrap();
-        let model_dir = default_config_path().parent().unwrap().join("model");
-        let fast = crate::model_file::load_model(&model_dir.join("shieldbot.model")).unwrap();
+        let fast =
+            crate::model_file::load_model(&shipped_dir().join("model/shieldbot.model")).unwrap();
         let fast_only = checker.with_scorer(Some(Arc::new(fast) as Arc<dyn Scorer>));
-        let corpus = default_config_path()
-            .parent()
-            .unwrap()
-            .join("../data/corpus/validation/abuse-04.tsv");
+        let corpus = shipped_dir().join("../data/corpus/validation/abuse-04.tsv");
         let rows = shieldbot_core::scorer::dataset::parse_corpus(
             &std::fs::read_to_string(corpus).unwrap(),
         )
@@ -397,33 +395,18 @@ mod tests {
 
     #[test]
     fn cascade_mistakes_are_named() {
-        let err = filter_config_from_toml(
-            "[filter]
-encoder = \"e.safetensors\"\n",
-            "c.toml",
-        )
-        .unwrap_err()
-        .to_string();
+        let err = config_error("[filter]\nencoder = \"e.safetensors\"\n");
         assert!(err.contains("encoder needs a model"), "{err}");
-        let text = "[filter.cascade]\nlow = 0.9\nhigh = 0.1\n";
-        let err = filter_config_from_toml(text, "c.toml")
-            .unwrap_err()
-            .to_string();
+        let err = config_error("[filter.cascade]\nlow = 0.9\nhigh = 0.1\n");
         assert!(
             err.contains("[filter.cascade]") && err.contains("low <= high"),
             "{err}"
         );
-        let text = "[filter.cascade]\nlow = 0.1\nspeed = 3\n";
-        let err = filter_config_from_toml(text, "c.toml")
-            .unwrap_err()
-            .to_string();
+        let err = config_error("[filter.cascade]\nlow = 0.1\nspeed = 3\n");
         assert!(err.contains("speed"), "{err}");
 
         let dir = tempfile::tempdir().unwrap();
-        let model = default_config_path()
-            .parent()
-            .unwrap()
-            .join("model/shieldbot.model");
+        let model = shipped_dir().join("model/shieldbot.model");
         let config = dir.path().join("shieldbot.toml");
         std::fs::write(dir.path().join("broken.safetensors"), b"not an encoder").unwrap();
         let text = format!(

@@ -183,7 +183,7 @@ fn read_tweeteval(text: &Path, labels: &Path) -> anyhow::Result<Vec<LabelledMess
 }
 
 /// OLID's test files in `dir`; the level B and C label files are optional.
-fn read_olid_test(dir: &Path) -> anyhow::Result<Vec<LabelledMessage>> {
+pub fn read_olid_test(dir: &Path) -> anyhow::Result<Vec<LabelledMessage>> {
     let tweets = read(&dir.join("testset-levela.tsv"))?;
     let level_a = read(&dir.join("labels-levela.csv"))?;
     let mut finer = Vec::new();

@@ -204,20 +204,30 @@ fn tweeteval(dir: &Path, split: &str) -> anyhow::Result<Vec<(String, bool)>> {
 
 /// Every `*.tsv` in `dir` (sorted by name), parsed as corpus files; an absent folder is empty.
 pub fn load_corpus_dir(dir: &Path) -> anyhow::Result<Vec<CorpusRow>> {
-    let mut rows = Vec::new();
+    Ok(corpus_files(dir)?
+        .into_iter()
+        .flat_map(|(_, rows)| rows)
+        .collect())
+}
+
+/// [`load_corpus_dir`], keeping each file's path with its rows.
+pub fn corpus_files(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Vec<CorpusRow>)>> {
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(rows);
+        return Ok(Vec::new());
     };
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("tsv"))
         .collect();
     paths.sort();
-    for path in paths {
-        let parsed = parse_corpus(&read(&path)?).with_context(|| format!("{}", path.display()))?;
-        rows.extend(parsed);
-    }
-    Ok(rows)
+    paths
+        .into_iter()
+        .map(|path| {
+            let rows =
+                parse_corpus(&read(&path)?).with_context(|| format!("{}", path.display()))?;
+            Ok((path, rows))
+        })
+        .collect()
 }
 
 /// Reads every data source under `data`.

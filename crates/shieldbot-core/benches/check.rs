@@ -74,23 +74,24 @@ fn build_checker() -> Checker {
     Checker::new(Arc::new(rules), None, PolicyConfig::default())
 }
 
+/// A file of the shipped `config/model/` folder.
+fn shipped_model_file(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../config/model")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// The shipped model (config/model/shieldbot.model).
 fn shipped_model() -> Arc<dyn Scorer> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/model/shieldbot.model");
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    Arc::new(Model::from_bytes(&bytes).unwrap())
+    Arc::new(Model::from_bytes(&shipped_model_file("shieldbot.model")).unwrap())
 }
 
 /// The shipped cascade (config/model/shieldbot.model + encoder.safetensors, default settings).
 fn shipped_cascade() -> Cascade {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/model");
-    let read = |name: &str| {
-        let path = dir.join(name);
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    };
     Cascade::new(
-        Model::from_bytes(&read("shieldbot.model")).unwrap(),
-        Encoder::from_bytes(&read("encoder.safetensors")).unwrap(),
+        Model::from_bytes(&shipped_model_file("shieldbot.model")).unwrap(),
+        Encoder::from_bytes(&shipped_model_file("encoder.safetensors")).unwrap(),
         CascadeSettings::default(),
     )
 }

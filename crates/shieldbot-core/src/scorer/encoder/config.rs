@@ -1,6 +1,6 @@
 //! The encoder's shape and calibration, as the exporter writes them into the file's metadata.
 //!
-//! Everything the forward pass and the cascade need to know besides the weights lives here, so
+//! Everything the forward pass and the calibration need to know besides the weights lives here, so
 //! a retrained or resized model is a new file, never a code change.
 
 use crate::scorer::{Head, HEADS};
@@ -28,9 +28,6 @@ pub struct EncoderConfig {
     pub platt_b: [f32; HEADS],
     /// Decision threshold per head, tuned on validation data.
     pub thresholds: [f32; HEADS],
-    /// The cascade's own settings, kept as written (the cascade reads them).
-    #[serde(default)]
-    pub cascade: serde_json::Value,
 }
 
 impl EncoderConfig {

@@ -122,7 +122,7 @@ impl Encoder {
         self.config.thresholds[head.index()]
     }
 
-    /// Shape, calibration and the cascade's settings, as read from the file.
+    /// Shape and calibration, as read from the file.
     pub fn config(&self) -> &EncoderConfig {
         &self.config
     }

@@ -133,7 +133,7 @@ fn special_token_spellings_are_plain_text() {
 fn config_and_calibration_come_from_the_file() {
     let e = tiny();
     assert_eq!(e.config().hidden, HIDDEN);
-    assert_eq!(e.config().cascade["high"], 0.8);
+    assert_eq!(e.config().layers, test_model::LAYERS);
     assert_eq!(e.threshold(Head::Abusive), 0.5);
     assert_eq!(e.threshold(Head::ALL[2]), 0.3);
     let logits = e.logits("hello world");
