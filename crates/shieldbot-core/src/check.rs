@@ -111,7 +111,14 @@ impl Checker {
         let normalised = &*normalised;
         let hits = self.rules.find(text, normalised);
         let scores = self.scorer.as_ref().map(|s| s.score(normalised));
-        let decision = decide(text, &hits, scores.as_ref(), context, &self.policy);
+        let decision = decide(
+            text,
+            normalised.disguised_letters(),
+            &hits,
+            scores.as_ref(),
+            context,
+            &self.policy,
+        );
         Checked {
             verdict: decision.verdict,
             score: decision.score,

@@ -118,6 +118,13 @@ pub struct PolicyConfig {
     pub short_message_words: u32,
     /// Threshold multiplier for short messages (>= 1).
     pub short_message_factor: f32,
+    /// A message with at least this many disguised letters (fancy fonts, look-alikes, invisible
+    /// splits, spaced-out or leet spelling: [`crate::normalise::Normalised::disguised_letters`])
+    /// hides its words from filters; its scorer thresholds are multiplied by
+    /// `disguise_threshold_factor`.
+    pub disguise_min_letters: u32,
+    /// Threshold multiplier (0..=1) for messages that disguise their words; 1 = no effect.
+    pub disguise_threshold_factor: f32,
 }
 
 impl Default for PolicyConfig {
@@ -153,6 +160,8 @@ impl Default for PolicyConfig {
             category_abusive_gate: 0.0,
             short_message_words: 0,
             short_message_factor: 1.0,
+            disguise_min_letters: 3,
+            disguise_threshold_factor: 1.0,
         }
     }
 }
@@ -172,6 +181,7 @@ impl PolicyConfig {
             ),
             ("shield_threshold_factor", self.shield_threshold_factor),
             ("category_abusive_gate", self.category_abusive_gate),
+            ("disguise_threshold_factor", self.disguise_threshold_factor),
         ];
         for (key, value) in probabilities {
             if !(0.0..=1.0).contains(&value) {
@@ -240,10 +250,11 @@ fn quote(text: &str, span: &std::ops::Range<usize>) -> Option<String> {
     text.get(span.clone()).map(str::to_string)
 }
 
-/// Decide what to do with `text` given its rule hits, the scorer's output (if any) and the
-/// author's context.
+/// Decide what to do with `text` given how many of its letters were disguised, its rule hits,
+/// the scorer's output (if any) and the author's context.
 pub fn decide(
     text: &str,
+    disguised_letters: u32,
     hits: &[RuleHit],
     scores: Option<&Scores>,
     context: &Context,
@@ -331,6 +342,15 @@ pub fn decide(
     } else {
         factor
     };
+    // Someone who spells "k i l l" or "𝕜𝕚𝕝𝕝" is hiding the word from filters: the model's
+    // doubt counts against the message. Stacks with the author's factors.
+    let disguised = disguised_letters >= config.disguise_min_letters.max(1)
+        && config.disguise_threshold_factor < 1.0;
+    let factor = if disguised {
+        factor * config.disguise_threshold_factor
+    } else {
+        factor
+    };
 
     // Only "none" and "fewer than short_message_words" matter: stop counting there.
     let enough = (config.short_message_words as usize).max(1);
@@ -391,6 +411,12 @@ pub fn decide(
         }
     }
 
+    if disguised && !candidates.is_empty() && scores.is_some() {
+        reasons.push(context_reason(
+            candidates[0].category,
+            "disguised words (fancy font, look-alikes, invisible splits, spacing or leet): scorer thresholds lowered",
+        ));
+    }
     if suspicious && !candidates.is_empty() && scores.is_some() {
         reasons.push(context_reason(
             candidates[0].category,
@@ -613,7 +639,7 @@ mod tests {
     }
 
     fn verdict(hits: &[RuleHit], scores: Option<&Scores>, context: &Context) -> Decision {
-        decide("text", hits, scores, context, &PolicyConfig::default())
+        decide("text", 0, hits, scores, context, &PolicyConfig::default())
     }
 
     fn scores(abusive: f32, threat: f32) -> Scores {
@@ -632,6 +658,7 @@ mod tests {
         let text = "several words long enough here";
         let on = decide(
             text,
+            0,
             &[],
             Some(&s),
             &Context::default(),
@@ -640,7 +667,7 @@ mod tests {
         assert!(on.verdict.removes(), "{:?}", on.verdict);
         let mut off = PolicyConfig::default();
         off.thresholds.insult = 1.01;
-        let kept = decide(text, &[], Some(&s), &Context::default(), &off);
+        let kept = decide(text, 0, &[], Some(&s), &Context::default(), &off);
         assert!(!kept.verdict.removes(), "{:?}", kept.verdict);
     }
 
@@ -655,6 +682,7 @@ mod tests {
         let config = PolicyConfig::default();
         let d = decide(
             text,
+            0,
             std::slice::from_ref(&quoted),
             None,
             &Context::default(),
@@ -664,6 +692,7 @@ mod tests {
         assert!(d.verdict.reasons()[0].detail.contains("quotation"));
         let d = decide(
             text,
+            0,
             &[quoted],
             Some(&scores(0.95, 0.95)),
             &Context::default(),
@@ -673,6 +702,7 @@ mod tests {
         let unquoted = "someone wrote pineapple under her post";
         let d = decide(
             unquoted,
+            0,
             &[hit(Category::Threat, 3, Action::Escalate)],
             None,
             &Context::default(),
@@ -688,6 +718,7 @@ mod tests {
         for text in ["", "^", "  ...  "] {
             let d = decide(
                 text,
+                0,
                 &[],
                 Some(&scores(0.99, 0.99)),
                 &Context::default(),
@@ -709,26 +740,53 @@ mod tests {
         // Threat 0.7 crosses the 0.6 threshold in a long message, not in a short one (0.9).
         let long = "one two three four five";
         assert_ne!(
-            decide(long, &[], Some(&scores(0.5, 0.7)), &ctx, &config)
+            decide(long, 0, &[], Some(&scores(0.5, 0.7)), &ctx, &config)
                 .verdict
                 .name(),
             "allow"
         );
         assert_eq!(
-            decide("two words", &[], Some(&scores(0.5, 0.7)), &ctx, &config)
+            decide("two words", 0, &[], Some(&scores(0.5, 0.7)), &ctx, &config)
                 .verdict
                 .name(),
             "allow"
         );
         // The abusive head below the gate vetoes a category head.
         assert_eq!(
-            decide(long, &[], Some(&scores(0.3, 0.7)), &ctx, &config)
+            decide(long, 0, &[], Some(&scores(0.3, 0.7)), &ctx, &config)
                 .verdict
                 .name(),
             "allow"
         );
         assert_eq!(word_count("hi ^ ... <@1> 👍", 10), 3);
         assert_eq!(word_count("one two three four five", 2), 2);
+    }
+
+    #[test]
+    fn disguised_words_lower_the_scorer_thresholds() {
+        let config = PolicyConfig {
+            disguise_min_letters: 3,
+            disguise_threshold_factor: 0.75,
+            ..PolicyConfig::default()
+        };
+        let ctx = Context::default();
+        let text = "y o u   a r e   d o n e";
+        // Threat 0.5 is below the 0.6 threshold, but not below 0.6 x 0.75 = 0.45.
+        let plain = decide(text, 0, &[], Some(&scores(0.5, 0.5)), &ctx, &config);
+        assert_eq!(plain.verdict.name(), "allow");
+        let hidden = decide(text, 11, &[], Some(&scores(0.5, 0.5)), &ctx, &config);
+        assert_ne!(hidden.verdict.name(), "allow");
+        assert!(hidden
+            .verdict
+            .reasons()
+            .iter()
+            .any(|r| r.detail.starts_with("disguised words")));
+        // Two letters are not enough, and the factor 1 (the default) changes nothing.
+        let few = decide(text, 2, &[], Some(&scores(0.5, 0.5)), &ctx, &config);
+        assert_eq!(few.verdict.name(), "allow");
+        let off = PolicyConfig::default();
+        let d = decide(text, 11, &[], Some(&scores(0.5, 0.5)), &ctx, &off);
+        assert_eq!(d.verdict.name(), "allow");
     }
 
     #[test]

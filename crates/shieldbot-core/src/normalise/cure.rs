@@ -13,8 +13,11 @@ use super::unit::Unit;
 use decancer::Translation;
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
-/// Fold every character of `text` into `out`.
-pub(crate) fn cure(text: &str, out: &mut Vec<Unit>) {
+/// Fold every character of `text` into `out`. Returns how many letters were disguised (see
+/// [`super::Normalised::disguised_letters`]): written in a fancy font, as a look-alike from
+/// another script inside a Latin word, or split by an invisible character.
+pub(crate) fn cure(text: &str, out: &mut Vec<Unit>) -> u32 {
+    let mut disguised = 0u32;
     // The same emoji many times in a row reads as the word at most this often: a flood of
     // 🔪 means no more than three, and must not cost more.
     const MAX_SAME_EMOJI: usize = 3;
@@ -48,7 +51,15 @@ pub(crate) fn cure(text: &str, out: &mut Vec<Unit>) {
         let (start, end) = (at, at + c.len_utf8());
         at = end;
         if is_invisible(c) || is_combining_mark(c) {
-            // Dropped; does not break a run of emoji ("🔪\u{FE0F}🔪").
+            // Dropped; does not break a run of emoji ("🔪\u{FE0F}🔪"). An invisible character
+            // between two letters ("k\u{200B}ill") hides a word from a filter.
+            let next = text[at..].chars().next();
+            if is_invisible(c)
+                && out.last().is_some_and(|u| u.ch.is_alphanumeric())
+                && next.is_some_and(char::is_alphanumeric)
+            {
+                disguised = disguised.saturating_add(1);
+            }
         } else if let Some(word) = emoji::word_for(c) {
             let repeats = match last_emoji {
                 Some((previous, n)) if previous == c => n + 1,
@@ -61,9 +72,40 @@ pub(crate) fn cure(text: &str, out: &mut Vec<Unit>) {
                 out.push(Unit::new(' ', start, end));
             }
         } else {
+            let before = out.len();
             cure_non_ascii(c, start, end, out);
+            if is_disguise(c, &text[..start], &text[at..]) {
+                disguised = disguised.saturating_add((out.len() - before) as u32);
+            }
             last_emoji = None;
         }
+    }
+    disguised
+}
+
+/// Whether the non-ASCII character `c` (between `before` and `after`) stands in for a Latin
+/// letter to dodge a filter: a letter of the mathematical, fullwidth, enclosed, small-capital or
+/// letterlike alphabets ("𝕜", "ｋ", "ⓚ", "ᴋ"), or a Cyrillic, Greek or Armenian letter next to
+/// a Latin one ("kіll" with a Cyrillic і). Accented Latin letters ("café") and whole words in
+/// another script are ordinary writing.
+fn is_disguise(c: char, before: &str, after: &str) -> bool {
+    if !c.is_alphanumeric() {
+        return false;
+    }
+    match u32::from(c) {
+        0x1D00..=0x1DBF // phonetic extensions: small capitals, modifier letters
+        | 0x2100..=0x214F // letterlike symbols (ℍ, ℕ)
+        | 0x2460..=0x24FF // enclosed alphanumerics (ⓚ)
+        | 0xA730..=0xA7FF // Latin extended-D small capitals (ꜱ)
+        | 0xFF00..=0xFFEF // fullwidth forms
+        | 0x1D400..=0x1D7FF // mathematical alphanumerics (𝐤, 𝓀, 𝕜)
+        | 0x1F100..=0x1F1FF => true, // enclosed alphanumeric supplement (🄺, 🅺)
+        0x0370..=0x058F => {
+            // Greek, Cyrillic, Armenian: a disguise only beside a Latin letter.
+            let latin = |ch: Option<char>| ch.is_some_and(|ch| ch.is_ascii_alphabetic());
+            latin(before.chars().next_back()) || latin(after.chars().next())
+        }
+        _ => false,
     }
 }
 
@@ -182,6 +224,22 @@ mod tests {
         assert_eq!(cured("<@123456789> hi"), " @user  hi");
         assert_eq!(cured("hi <@!42><@&7> <#99>"), "hi  @user  @user   @user ");
         assert_eq!(cured("<@abc> <@> <#1"), "<@abc> <@> <#1");
+    }
+
+    fn disguised(text: &str) -> u32 {
+        cure(text, &mut Vec::new())
+    }
+
+    #[test]
+    fn counts_disguised_letters_but_not_ordinary_writing() {
+        assert_eq!(disguised("𝕜𝕚𝕝𝕝 you"), 4);
+        assert_eq!(disguised("ｋｉｌｌ"), 4);
+        assert_eq!(disguised("kіll"), 1, "a Cyrillic і inside a Latin word");
+        assert_eq!(disguised("k\u{200B}i\u{200D}ll"), 2);
+        assert_eq!(disguised("café déjà vu, naïve"), 0);
+        assert_eq!(disguised("Слава Україні"), 0, "a whole word in another script");
+        assert_eq!(disguised("family 👨\u{200D}👩\u{200D}👧 🔪"), 0);
+        assert_eq!(disguised("plain text"), 0);
     }
 
     #[test]

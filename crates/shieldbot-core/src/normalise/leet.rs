@@ -61,7 +61,9 @@ fn may_be_leet(c: char) -> bool {
 /// text ("h8" -> "hate"). Returns false, leaving `out` empty, when no token reads differently:
 /// the caller then keeps using `input` and nothing is copied. Most messages are like that
 /// ("@user", "!" and numbers are candidates that decode to themselves).
-pub(crate) fn decode(input: &[Unit], out: &mut Vec<Unit>) -> bool {
+///
+/// Adds to `disguised` the characters read as a different letter ("k1ll" adds one).
+pub(crate) fn decode(input: &[Unit], out: &mut Vec<Unit>, disguised: &mut u32) -> bool {
     out.clear();
     // `input[..copied]` is in `out`; a token that decodes to itself stays pending.
     let mut copied = 0;
@@ -87,11 +89,12 @@ pub(crate) fn decode(input: &[Unit], out: &mut Vec<Unit>) -> bool {
         let mark = out.len();
         out.extend_from_slice(&input[copied..start]);
         let decoded_at = out.len();
-        decode_token(&input[start..end], out);
+        let changed = decode_token(&input[start..end], out);
         if out[decoded_at..] == input[start..end] {
             out.truncate(mark);
         } else {
             copied = end;
+            *disguised = disguised.saturating_add(changed);
         }
     }
     if copied == 0 {
@@ -101,12 +104,14 @@ pub(crate) fn decode(input: &[Unit], out: &mut Vec<Unit>) -> bool {
     true
 }
 
-fn decode_token(token: &[Unit], out: &mut Vec<Unit>) {
+/// Decode one token into `out`; returns how many of its characters were read as letters.
+fn decode_token(token: &[Unit], out: &mut Vec<Unit>) -> u32 {
     let has_letter = token.iter().any(|u| u.ch.is_alphabetic());
     if !has_letter || is_number_with_suffix(token) {
         out.extend_from_slice(token);
-        return;
+        return 0;
     }
+    let mut changed = 0u32;
     for (k, unit) in token.iter().enumerate() {
         if !may_be_leet(unit.ch) {
             // Letters read as themselves; the analysis below is for digits and symbols.
@@ -143,6 +148,7 @@ fn decode_token(token: &[Unit], out: &mut Vec<Unit>) {
                     alternative: Some(other),
                     ..*unit
                 });
+                changed = changed.saturating_add(1);
                 continue;
             }
             '3' | '€' => Some('e'),
@@ -153,6 +159,7 @@ fn decode_token(token: &[Unit], out: &mut Vec<Unit>) {
             '7' => Some('t'),
             '8' if next.is_none() && prev.is_some_and(char::is_alphabetic) => {
                 out.extend("ate".chars().map(|c| Unit { ch: c, ..*unit }));
+                changed = changed.saturating_add(1);
                 continue;
             }
             '8' => Some('b'),
@@ -162,11 +169,13 @@ fn decode_token(token: &[Unit], out: &mut Vec<Unit>) {
             '+' if next_is_alnum => Some('t'),
             _ => None,
         };
+        changed = changed.saturating_add(u32::from(letter.is_some()));
         out.push(Unit {
             ch: letter.unwrap_or(unit.ch),
             ..*unit
         });
     }
+    changed
 }
 
 #[cfg(test)]
@@ -179,7 +188,7 @@ mod tests {
             .map(|(i, c)| Unit::new(c, i, i + c.len_utf8()))
             .collect();
         let mut out = Vec::new();
-        let decoded = if decode(&units, &mut out) {
+        let decoded = if decode(&units, &mut out, &mut 0) {
             &out
         } else {
             &units
@@ -203,5 +212,21 @@ mod tests {
             "on the 1st at 10pm, 2024"
         );
         assert_eq!(decoded("221b baker st"), "221b baker st");
+    }
+
+    #[test]
+    fn counts_the_characters_read_as_letters() {
+        let count = |text: &str| {
+            let units: Vec<Unit> = text
+                .char_indices()
+                .map(|(i, c)| Unit::new(c, i, i + c.len_utf8()))
+                .collect();
+            let mut n = 0;
+            decode(&units, &mut Vec::new(), &mut n);
+            n
+        };
+        assert_eq!(count("w3'r3 c0m1n9"), 5);
+        assert_eq!(count("h8"), 1);
+        assert_eq!(count("on the 1st at 10pm, 2024 @janedoe kill!!"), 0);
     }
 }

@@ -42,6 +42,8 @@ pub struct Normalised {
     /// The match view with the other reading of ambiguous leet ("51ut" as "slut" rather than
     /// "siut"); only built when the text has such characters.
     alternative: Option<MatchView>,
+    /// See [`Normalised::disguised_letters`].
+    disguised: u32,
 }
 
 /// The view keyword and phrase rules match against: `[a-z0-9 ]` plus letters of other
@@ -113,6 +115,15 @@ impl Normalised {
         &self.matching
     }
 
+    /// How many letters of the original were disguised to dodge a filter: written in a fancy
+    /// font or as a look-alike from another script inside a Latin word, split by invisible
+    /// characters, spelt out with separators ("k.i.l.l", four letters or more), or as leet
+    /// ("k1ll"). Ordinary writing (accents, initialisms, numbers, emoji) counts nothing. The
+    /// policy reads a message that hides its words as more likely meant to hurt.
+    pub fn disguised_letters(&self) -> u32 {
+        self.disguised
+    }
+
     /// The main match view, then the alternative reading when there is one.
     pub(crate) fn match_views(&self) -> impl Iterator<Item = &MatchView> {
         std::iter::once(&self.matching).chain(self.alternative.as_ref())
@@ -182,14 +193,14 @@ pub fn normalise_into(text: &str, out: &mut Normalised) {
 fn normalise_with(text: &str, cured: &mut Vec<Unit>, glued: &mut Vec<Unit>, out: &mut Normalised) {
     cured.clear();
     cured.reserve(text.len() + 8);
-    cure::cure(text, cured);
+    out.disguised = cure::cure(text, cured);
     // Each later stage writes into the other buffer only when it changes something, and the
     // current text is whichever buffer was written last.
     let (mut current, mut spare) = (cured, glued);
-    if separators::glue(current, spare) {
+    if separators::glue(current, spare, &mut out.disguised) {
         std::mem::swap(&mut current, &mut spare);
     }
-    if leet::decode(current, spare) {
+    if leet::decode(current, spare, &mut out.disguised) {
         std::mem::swap(&mut current, &mut spare);
     }
     let units = current;

@@ -61,10 +61,15 @@ fn next_atom(units: &[Unit], from: usize) -> Option<usize> {
     None
 }
 
+/// A glued run of at least this many letters is a disguise ("k i l l", "e.n.d i.t") rather
+/// than an initialism ("the S.N.P.", "U.S.A.").
+const DISGUISE_MIN_RUN: usize = 4;
+
 /// Glue runs of spaced-out single characters in `units`, writing the result to `out` (cleared
 /// first). Returns false, leaving `out` untouched, when there is nothing to glue: most messages
-/// have no such run, and the caller then keeps using `units` without a copy.
-pub(crate) fn glue(units: &[Unit], out: &mut Vec<Unit>) -> bool {
+/// have no such run, and the caller then keeps using `units` without a copy. Adds to
+/// `disguised` the letters of glued runs of [`DISGUISE_MIN_RUN`] letters or more.
+pub(crate) fn glue(units: &[Unit], out: &mut Vec<Unit>, disguised: &mut u32) -> bool {
     // Reused for every run: single-letter words ("i", "a") start a run on almost every message,
     // and allocating per run was a measurable share of normalisation.
     let mut atoms: Vec<usize> = Vec::new();
@@ -110,6 +115,9 @@ pub(crate) fn glue(units: &[Unit], out: &mut Vec<Unit>) -> bool {
             from = i + 1;
             continue;
         }
+        if letters >= DISGUISE_MIN_RUN {
+            *disguised = disguised.saturating_add(letters as u32);
+        }
         if !changed {
             out.clear();
             out.reserve(units.len());
@@ -150,8 +158,30 @@ mod tests {
             .map(|(i, c)| Unit::new(c, i, i + c.len_utf8()))
             .collect();
         let mut out = Vec::new();
-        let glued = if glue(&units, &mut out) { &out } else { &units };
+        let glued = if glue(&units, &mut out, &mut 0) {
+            &out
+        } else {
+            &units
+        };
         glued.iter().map(|u| u.ch).collect()
+    }
+
+    fn disguised(text: &str) -> u32 {
+        let units: Vec<Unit> = text
+            .char_indices()
+            .map(|(i, c)| Unit::new(c, i, i + c.len_utf8()))
+            .collect();
+        let mut count = 0;
+        glue(&units, &mut Vec::new(), &mut count);
+        count
+    }
+
+    #[test]
+    fn spaced_out_words_are_disguises_initialisms_are_not() {
+        assert_eq!(disguised("k.i.l.l y.o.u"), 7);
+        assert_eq!(disguised("e  n  d   i  t"), 5);
+        assert_eq!(disguised("vote for the S.N.P. or the U.S.A."), 0);
+        assert_eq!(disguised("i am a b"), 0);
     }
 
     #[test]
