@@ -4,7 +4,6 @@ HDR = 'label\tcategory\tseverity\tdodge\ttarget\ttext'
 CATS = {'threat', 'sexual', 'identity', 'insult', 'selfharm', 'doxxing'}
 DODGES = set('none leet spacing homoglyph fancy-font zero-width emoji misspelling sarcasm coded veiled reference'.split())
 TG = {'politician', 'journalist', 'streamer', 'activist'}
-sys.path.insert(0, '/tmp/d1')
 REV = {}
 HOMO = {'a': 'а', 'c': 'с', 'e': 'е', 'i': 'і', 'j': 'ј', 'o': 'оο', 'p': 'р', 's': 'ѕ', 'x': 'х',
         'y': 'у', 'h': 'һ', 'd': 'ԁ', 'w': 'ԝ', 'v': 'ν', 'k': 'κ', 'u': 'υ', 'l': 'ӏ', 'n': 'ո',
@@ -23,7 +22,12 @@ def norm(t):
     return ''.join(c for c in t if ('a' <= c <= 'z') or unicodedata.category(c) == 'So')
 rows = []
 bad = 0
-for f in sorted(glob.glob('/work/main/data/corpus/*/*.tsv')):
+import os
+CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
+# Only the three splits: second-pass/ holds annotation files of another format.
+for f in sorted(glob.glob(os.path.join(CORPUS, '*', '*.tsv'))):
+    if os.path.basename(os.path.dirname(f)) not in ('train', 'validation', 'test'):
+        continue
     lines = open(f, encoding='utf-8').read().split('\n')
     assert lines[0] == HDR, f
     for i, l in enumerate(lines[1:], 2):
