@@ -8,14 +8,15 @@
 //! ```text
 //! text ──► normalise ──► rules ──┐
 //!              │                  ├──► policy ──► Verdict
-//!              └──────► scorer ──┘        ▲
+//!              ├──────► scorer ──┘        ▲
+//!              └── disguised letters ─────┤
 //!                                context ─┘ (author signals, supplied by the shell)
 //! ```
 //!
 //! | module | one concept |
 //! |---|---|
 //! | [`category`] | the abuse categories and severities every other module speaks in |
-//! | [`normalise`] | folds evasive spellings to plain text while keeping a map back to the original |
+//! | [`normalise`] | folds evasive spellings to plain text while keeping a map back to the original, and counts the letters that were disguised |
 //! | [`rules`] | keyword / phrase / regex rule packs compiled into one fast matcher |
 //! | [`scorer`] | the trained models: text -> per-category probabilities (a fast n-gram model, and a cascade that lets a transformer re-read what it is unsure about) |
 //! | [`policy`] | combines rule hits, scores and context into a [`verdict::Verdict`] |

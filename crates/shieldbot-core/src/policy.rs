@@ -9,7 +9,9 @@
 //! The scorer is trusted in proportion to its evidence: a message without a word is never
 //! removed by the model alone, short messages need higher probabilities, a category head needs
 //! the `abusive` head's agreement (`category_abusive_gate`), and a rule hit inside quotation
-//! marks (someone reporting abuse) is left to the scorer, which reads the whole message.
+//! marks (someone reporting abuse) is left to the scorer, which reads the whole message. A
+//! message that disguises its words ("k i l l", "𝕜𝕚𝕝𝕝", look-alike letters) is trusted less:
+//! its scorer thresholds are lowered (`disguise_threshold_factor`).
 //!
 //! The `score` of a decision is one number in 0..=1 for "how abusive": the highest of the rule
 //! signal (a removing rule hit scores 0.7 / 0.85 / 0.97 for severity 1 / 2 / 3, a hit that the

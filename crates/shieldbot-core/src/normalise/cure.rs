@@ -71,6 +71,11 @@ pub(crate) fn cure(text: &str, out: &mut Vec<Unit>) -> u32 {
                 out.extend(word.chars().map(|w| Unit::new(w, start, end)));
                 out.push(Unit::new(' ', start, end));
             }
+        } else if is_currency(c) && text[at..].starts_with(|n: char| n.is_ascii_digit()) {
+            // "£2bn", "€5": money, not a look-alike letter (the confusables table reads "£" as
+            // "e"). A sign inside a word ("s€xy") still folds below.
+            out.push(Unit::new(c, start, end));
+            last_emoji = None;
         } else {
             let before = out.len();
             cure_non_ascii(c, start, end, out);
@@ -81,6 +86,13 @@ pub(crate) fn cure(text: &str, out: &mut Vec<Unit>) -> u32 {
         }
     }
     disguised
+}
+
+fn is_currency(c: char) -> bool {
+    matches!(
+        unicode_general_category::get_general_category(c),
+        unicode_general_category::GeneralCategory::CurrencySymbol
+    )
 }
 
 /// Whether the non-ASCII character `c` (between `before` and `after`) stands in for a Latin
@@ -237,9 +249,19 @@ mod tests {
         assert_eq!(disguised("kіll"), 1, "a Cyrillic і inside a Latin word");
         assert_eq!(disguised("k\u{200B}i\u{200D}ll"), 2);
         assert_eq!(disguised("café déjà vu, naïve"), 0);
-        assert_eq!(disguised("Слава Україні"), 0, "a whole word in another script");
+        assert_eq!(
+            disguised("Слава Україні"),
+            0,
+            "a whole word in another script"
+        );
         assert_eq!(disguised("family 👨\u{200D}👩\u{200D}👧 🔪"), 0);
         assert_eq!(disguised("plain text"), 0);
+    }
+
+    #[test]
+    fn currency_signs_stay_as_written() {
+        assert_eq!(cured("£2bn ¥100 ₹500 €5"), "£2bn ¥100 ₹500 €5");
+        assert_eq!(cured("s€xy"), "sexy");
     }
 
     #[test]

@@ -14,8 +14,18 @@ fn in_token(c: char) -> bool {
     c.is_alphanumeric() || is_leet_symbol(c)
 }
 
-/// Number-like tokens that are not leet: "1st", "10pm", "221b", "90s".
+/// Number-like tokens that are not leet: "1st", "10pm", "221b", "90s", and amounts of money
+/// ("$400m", "€5bn": a leading currency sign is not a letter).
 fn is_number_with_suffix(token: &[Unit]) -> bool {
+    if let Some((_, amount)) = token
+        .split_first()
+        .filter(|(u, _)| matches!(u.ch, '$' | '€'))
+    {
+        // Only a number and a unit of money: "$37up" is still leet for "setup".
+        let digits = amount.iter().take_while(|u| u.ch.is_ascii_digit()).count();
+        let unit: String = amount[digits..].iter().map(|u| u.ch).collect();
+        return digits > 0 && matches!(unit.as_str(), "" | "k" | "m" | "bn" | "tn");
+    }
     let digits = token.iter().take_while(|u| u.ch.is_ascii_digit()).count();
     if digits == 0 {
         return false;
@@ -34,6 +44,7 @@ fn is_number_with_suffix(token: &[Unit]) -> bool {
                 | "pm"
                 | "k"
                 | "m"
+                | "bn"
                 | "b"
                 | "s"
                 | "d"
@@ -212,6 +223,11 @@ mod tests {
             "on the 1st at 10pm, 2024"
         );
         assert_eq!(decoded("221b baker st"), "221b baker st");
+        assert_eq!(
+            decoded("it cost $400m, then €5bn and 2.5bn more"),
+            "it cost $400m, then €5bn and 2.5bn more"
+        );
+        assert_eq!(decoded("$37up $11my"), "setup sllmy");
     }
 
     #[test]
