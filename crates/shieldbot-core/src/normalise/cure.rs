@@ -88,11 +88,11 @@ pub(crate) fn cure(text: &str, out: &mut Vec<Unit>) -> u32 {
     disguised
 }
 
+/// The currency signs a confusables table reads as letters: cent, pound, yen and the Currency
+/// Symbols block (euro, rupee, naira...). Ranges rather than a Unicode category lookup: this runs
+/// for every non-ASCII character.
 fn is_currency(c: char) -> bool {
-    matches!(
-        unicode_general_category::get_general_category(c),
-        unicode_general_category::GeneralCategory::CurrencySymbol
-    )
+    matches!(c, '\u{A2}'..='\u{A5}' | '\u{20A0}'..='\u{20CF}' | '\u{FFE0}' | '\u{FFE1}' | '\u{FFE5}' | '\u{FFE6}')
 }
 
 /// Whether the non-ASCII character `c` (between `before` and `after`) stands in for a Latin
