@@ -192,12 +192,10 @@ fn decode_token(token: &[Unit], out: &mut Vec<Unit>) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::normalise::unit::units_of;
 
     fn decoded(text: &str) -> String {
-        let units: Vec<Unit> = text
-            .char_indices()
-            .map(|(i, c)| Unit::new(c, i, i + c.len_utf8()))
-            .collect();
+        let units = units_of(text);
         let mut out = Vec::new();
         let decoded = if decode(&units, &mut out, &mut 0) {
             &out
@@ -233,10 +231,7 @@ mod tests {
     #[test]
     fn counts_the_characters_read_as_letters() {
         let count = |text: &str| {
-            let units: Vec<Unit> = text
-                .char_indices()
-                .map(|(i, c)| Unit::new(c, i, i + c.len_utf8()))
-                .collect();
+            let units = units_of(text);
             let mut n = 0;
             decode(&units, &mut Vec::new(), &mut n);
             n

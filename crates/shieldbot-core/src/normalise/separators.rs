@@ -151,12 +151,10 @@ pub(crate) fn glue(units: &[Unit], out: &mut Vec<Unit>, disguised: &mut u32) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::normalise::unit::units_of;
 
     fn glued(text: &str) -> String {
-        let units: Vec<Unit> = text
-            .char_indices()
-            .map(|(i, c)| Unit::new(c, i, i + c.len_utf8()))
-            .collect();
+        let units = units_of(text);
         let mut out = Vec::new();
         let glued = if glue(&units, &mut out, &mut 0) {
             &out
@@ -167,10 +165,7 @@ mod tests {
     }
 
     fn disguised(text: &str) -> u32 {
-        let units: Vec<Unit> = text
-            .char_indices()
-            .map(|(i, c)| Unit::new(c, i, i + c.len_utf8()))
-            .collect();
+        let units = units_of(text);
         let mut count = 0;
         glue(&units, &mut Vec::new(), &mut count);
         count

@@ -32,3 +32,11 @@ impl Unit {
         self.ch.is_alphanumeric()
     }
 }
+
+/// Units of `text` as written, one per character (for the stages' tests).
+#[cfg(test)]
+pub(crate) fn units_of(text: &str) -> Vec<Unit> {
+    text.char_indices()
+        .map(|(i, c)| Unit::new(c, i, i + c.len_utf8()))
+        .collect()
+}
