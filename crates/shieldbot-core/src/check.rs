@@ -127,3 +127,43 @@ impl Checker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Category;
+
+    /// A scorer that gives every text the same scores, so only the text's form differs.
+    struct SameScores(Scores);
+
+    impl Scorer for SameScores {
+        fn score(&self, _: &Normalised) -> Scores {
+            self.0
+        }
+    }
+
+    #[test]
+    fn the_disguise_count_reaches_the_policy() {
+        let mut scores = Scores {
+            abusive: 0.5,
+            ..Scores::default()
+        };
+        scores.categories[Category::Threat.index()] = 0.45;
+        let policy = PolicyConfig {
+            disguise_threshold_factor: 0.6,
+            ..PolicyConfig::default()
+        };
+        let checker = Checker::new(
+            Arc::new(CompiledRules::empty()),
+            Some(Arc::new(SameScores(scores))),
+            policy,
+        );
+        let context = Context::default();
+        // Threat 0.45 is under the 0.6 threshold; spelt out, the threshold is 0.36.
+        let plain = checker.check("you are done tonight", &context);
+        assert_eq!(plain.verdict.name(), "allow");
+        let hidden = checker.check("y o u   a r e   d o n e tonight", &context);
+        assert_eq!(hidden.verdict.category(), Some(Category::Threat));
+        assert!(hidden.verdict.removes());
+    }
+}

@@ -116,10 +116,6 @@ impl Cascade {
         &self.fast
     }
 
-    pub fn settings(&self) -> &CascadeSettings {
-        &self.settings
-    }
-
     /// Whether the fast model's probabilities leave the message to the encoder.
     pub fn is_unsure(&self, fast: &[f32; HEADS]) -> bool {
         let threat = Head::Category(crate::Category::Threat);

@@ -28,7 +28,7 @@ pub mod wordpiece;
 pub use config::EncoderConfig;
 pub use file::{EncoderError, ENCODER_FORMAT};
 
-use crate::scorer::{sigmoid, Head, HEADS};
+use crate::scorer::{sigmoid, HEADS};
 use std::cell::RefCell;
 use transformer::{Scratch, Transformer};
 use wordpiece::{TokenScratch, WordPiece};
@@ -89,7 +89,7 @@ impl Encoder {
         ids
     }
 
-    /// Raw head outputs, in [`Head::ALL`] order.
+    /// Raw head outputs, in [`Head::ALL`](crate::scorer::Head::ALL) order.
     pub fn logits(&self, text: &str) -> [f32; HEADS] {
         with_scratch(|scratch| {
             self.tokenizer.encode_into(
@@ -103,7 +103,7 @@ impl Encoder {
         })
     }
 
-    /// Platt-calibrated probabilities, in [`Head::ALL`] order.
+    /// Platt-calibrated probabilities, in [`Head::ALL`](crate::scorer::Head::ALL) order.
     pub fn probabilities(&self, text: &str) -> [f32; HEADS] {
         self.calibrate(self.logits(text))
     }
@@ -115,11 +115,6 @@ impl Encoder {
             *p = sigmoid(self.config.platt_a[h] * logits[h] + self.config.platt_b[h]);
         }
         out
-    }
-
-    /// The decision threshold for a head's probability, tuned on validation data.
-    pub fn threshold(&self, head: Head) -> f32 {
-        self.config.thresholds[head.index()]
     }
 
     /// Shape and calibration, as read from the file.

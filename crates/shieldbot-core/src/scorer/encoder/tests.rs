@@ -134,8 +134,8 @@ fn config_and_calibration_come_from_the_file() {
     let e = tiny();
     assert_eq!(e.config().hidden, HIDDEN);
     assert_eq!(e.config().layers, test_model::LAYERS);
-    assert_eq!(e.threshold(Head::Abusive), 0.5);
-    assert_eq!(e.threshold(Head::ALL[2]), 0.3);
+    assert_eq!(e.config().thresholds[Head::Abusive.index()], 0.5);
+    assert_eq!(e.config().thresholds[Head::ALL[2].index()], 0.3);
     let logits = e.logits("hello world");
     let probabilities = e.probabilities("hello world");
     let a = &e.config().platt_a;
