@@ -229,3 +229,24 @@ fn eval_measures_the_olid_test_set_as_published() {
     assert!((0.0..=1.0).contains(&individual), "{stdout}");
     assert!(stdout.contains("of 100)"), "{stdout}");
 }
+
+#[test]
+fn eval_into_a_reader_that_stopped_early_ends_quietly() {
+    // As `shieldbot eval ... | head -1`: the reading end is closed before the report is written.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("labelled.tsv");
+    write(&file, "1\tzorblat grunk\n0\tlovely policy speech\n");
+    let mut child = shieldbot()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("eval")
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.status.success(), "{:?}: {err}", out.status);
+}

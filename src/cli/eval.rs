@@ -81,7 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if args.check {
         let checker = crate::filter::load_checker(args.config.as_deref())?;
-        print!("{}", render_check(&checker, &messages));
+        super::print_report(&render_check(&checker, &messages))?;
         return Ok(ExitCode::SUCCESS);
     }
     let model = load_model(&args.model)?;
@@ -94,27 +94,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => Scoring::Model(Box::new(model)),
     };
     let evaluation = scorer.evaluate(&messages, args.head);
-    match &args.encoder {
-        Some(encoder) => println!(
-            "model {} + encoder {}  head {}",
+    let mut report = match &args.encoder {
+        Some(encoder) => format!(
+            "model {} + encoder {}  head {}\n",
             args.model.display(),
             encoder.display(),
             args.head.name()
         ),
-        None => println!("model {}  head {}", args.model.display(), args.head.name()),
-    }
-    print!(
-        "{}",
-        render(
-            &evaluation,
-            args.head,
-            scorer.model().threshold(args.head),
-            messages.len()
-        )
-    );
+        None => format!("model {}  head {}\n", args.model.display(), args.head.name()),
+    };
+    report.push_str(&render(
+        &evaluation,
+        args.head,
+        scorer.model().threshold(args.head),
+        messages.len(),
+    ));
     if args.olid_test.is_some() {
-        print!("{}", render_olid_individual(&scorer, &messages));
+        report.push_str(&render_olid_individual(&scorer, &messages));
     }
+    super::print_report(&report)?;
     Ok(ExitCode::SUCCESS)
 }
 
