@@ -95,12 +95,14 @@ impl Played {
             };
             if !ok {
                 wrong.push(format!(
-                    "#{} ({}, at {} s) expected {:?}, got {} (deleted {}, shield {}): {}",
+                    "#{} ({}, at {} s) expected {:?}, got {} (score {:?}, {:?}, deleted {}, shield {}): {}",
                     line.index,
                     self.roles[line.index],
                     self.at_ms[line.index] / 1000,
                     self.expects[line.index],
                     line.outcome,
+                    line.score,
+                    line.category,
                     line.deleted,
                     line.shield,
                     self.run.contents[line.index]

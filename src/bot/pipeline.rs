@@ -8,9 +8,9 @@
 use super::act;
 use super::backfill::WatchedChannel;
 use super::incoming::{Arrival, Incoming};
-use super::judge::Judge;
+use super::judge::{Checked, Judge};
 use super::recent::{Recent, Seen};
-use super::shield::Shields;
+use super::shield::{ShieldFacts, Shields};
 use super::watermark::Watermarks;
 use super::{Action, BotEvent, BotOptions, Judged};
 use crate::clock::Clock;
@@ -398,9 +398,7 @@ impl Shared {
         };
         let shield = self.shields.observe(&protected, msg);
         judged.shield_up = shield.shield_up;
-        let checked =
-            self.judge
-                .judge_shielded(guild, &self.store, msg, self.clock.now_ms(), shield);
+        let checked = self.judge_on_blocking_pool(guild, msg, shield).await;
         judged.score = Some(checked.score);
         if !checked.verdict.removes() {
             judged.verdict = Some(checked.verdict);
@@ -422,6 +420,35 @@ impl Shared {
         judged.deleted_at = removal.deleted_at;
         judged.record_id = removal.record_id;
         Some(judged)
+    }
+
+    /// The check blocks its thread while the encoder re-reads an unsure message, or waits for
+    /// its turn at the encoder (`[filter.cascade]`), so it runs on the blocking pool: the runtime's
+    /// workers stay free for the removals and the gateway meanwhile.
+    async fn judge_on_blocking_pool(
+        self: &Arc<Self>,
+        guild: &GuildConfig,
+        msg: &Incoming,
+        shield: ShieldFacts,
+    ) -> Checked {
+        let now_ms = self.clock.now_ms();
+        let pipeline = Arc::clone(self);
+        let (owned_guild, owned_msg) = (guild.clone(), msg.clone());
+        let judged = tokio::task::spawn_blocking(move || {
+            pipeline
+                .judge
+                .judge_shielded(&owned_guild, &pipeline.store, &owned_msg, now_ms, shield)
+        })
+        .await;
+        match judged {
+            Ok(checked) => checked,
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            // Cancelled: the runtime is shutting down before the task ran. Judge here rather
+            // than leave the message unjudged behind a processed mark.
+            Err(_) => self
+                .judge
+                .judge_shielded(guild, &self.store, msg, now_ms, shield),
+        }
     }
 
     /// Who wrote `message_id`: from memory, else from the REST API. `None` when unknown.

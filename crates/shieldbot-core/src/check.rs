@@ -4,7 +4,7 @@
 use crate::normalise::{normalise_into, Normalised};
 use crate::policy::{decide, Context, PolicyConfig};
 use crate::rules::{CompiledRules, RuleHit};
-use crate::scorer::{Scorer, Scores};
+use crate::scorer::{Patience, Scorer, Scores};
 use crate::verdict::Verdict;
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -110,7 +110,15 @@ impl Checker {
         normalise_into(text, normalised);
         let normalised = &*normalised;
         let hits = self.rules.find(text, normalised);
-        let scores = self.scorer.as_ref().map(|s| s.score(normalised));
+        let patience = if context.is_established(&self.policy) {
+            Patience::Established
+        } else {
+            Patience::Usual
+        };
+        let scores = self
+            .scorer
+            .as_ref()
+            .map(|s| s.score_with(normalised, patience));
         let decision = decide(
             text,
             normalised.disguised_letters(),
@@ -165,5 +173,62 @@ mod tests {
         let hidden = checker.check("y o u   a r e   d o n e tonight", &context);
         assert_eq!(hidden.verdict.category(), Some(Category::Threat));
         assert!(hidden.verdict.removes());
+    }
+
+    /// A scorer that remembers the patience it was asked with.
+    #[derive(Default)]
+    struct RecordsPatience(std::sync::Mutex<Vec<Patience>>);
+
+    impl Scorer for RecordsPatience {
+        fn score(&self, text: &Normalised) -> Scores {
+            self.score_with(text, Patience::Usual)
+        }
+
+        fn score_with(&self, _: &Normalised, patience: Patience) -> Scores {
+            if let Ok(mut seen) = self.0.lock() {
+                seen.push(patience);
+            }
+            Scores::default()
+        }
+    }
+
+    #[test]
+    fn established_authors_get_the_scorers_patience() {
+        let scorer = Arc::new(RecordsPatience::default());
+        let checker = Checker::new(
+            Arc::new(CompiledRules::empty()),
+            Some(scorer.clone()),
+            PolicyConfig::default(),
+        );
+        let regular = Context {
+            account_age_days: Some(800),
+            member_days: Some(120),
+            ..Context::default()
+        };
+        let new_account = Context {
+            account_age_days: Some(0),
+            ..regular.clone()
+        };
+        let first_message = Context {
+            first_message: true,
+            ..regular.clone()
+        };
+        let held = Context {
+            shield_hold: true,
+            ..regular.clone()
+        };
+        for context in [&regular, &new_account, &first_message, &held] {
+            checker.check("see you at the count", context);
+        }
+        let seen = scorer.0.lock().map(|s| s.clone()).unwrap_or_default();
+        assert_eq!(
+            seen,
+            [
+                Patience::Established,
+                Patience::Usual,
+                Patience::Usual,
+                Patience::Usual
+            ]
+        );
     }
 }

@@ -52,6 +52,26 @@ pub struct Context {
     pub shield_hold: bool,
 }
 
+impl Context {
+    /// A new account, a new member or a repeat offender: scorer thresholds tighten by
+    /// `suspicious_threshold_factor`.
+    pub fn is_suspicious(&self, config: &PolicyConfig) -> bool {
+        self.account_age_days
+            .is_some_and(|d| d < config.new_account_days)
+            || self
+                .member_days
+                .is_some_and(|d| d < config.new_member_days)
+            || self.prior_quarantines >= config.repeat_offender_quarantines
+    }
+
+    /// An established regular: not suspicious, seen before, neither held by shield-up nor
+    /// deny-listed. In a raid the encoder's time goes to these authors first (see
+    /// [`crate::scorer::Patience`]).
+    pub fn is_established(&self, config: &PolicyConfig) -> bool {
+        !self.is_suspicious(config) && !self.first_message && !self.shield_hold && !self.deny_listed
+    }
+}
+
 /// One value per category, written in config as a table keyed by category name.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -326,13 +346,7 @@ pub fn decide(
         }
     }
 
-    let suspicious = context
-        .account_age_days
-        .is_some_and(|d| d < config.new_account_days)
-        || context
-            .member_days
-            .is_some_and(|d| d < config.new_member_days)
-        || context.prior_quarantines >= config.repeat_offender_quarantines;
+    let suspicious = context.is_suspicious(config);
     let factor = if suspicious {
         config.suspicious_threshold_factor
     } else {

@@ -1,13 +1,13 @@
 //! The cascade with the shipped fast model and encoder: a message the fast model is sure about
 //! keeps exactly the fast model's probabilities and never costs an encoder read; an unsure one
-//! gets the configured mix of both stages; the parallel-read limit turns extra readers away.
+//! gets the configured mix of both stages; the parallel-read limit makes extra readers wait their turn.
 //! Texts are the corpus's validation rows (data files, not code).
 
 use shieldbot_core::normalise::normalise;
 use shieldbot_core::scorer::cascade::{Cascade, CascadeSettings, Stage};
 use shieldbot_core::scorer::dataset::parse_corpus;
 use shieldbot_core::scorer::encoder::Encoder;
-use shieldbot_core::scorer::{Model, Scorer, Scores, HEADS};
+use shieldbot_core::scorer::{Model, Patience, Scorer, Scores, HEADS};
 use std::path::PathBuf;
 
 fn repository() -> PathBuf {
@@ -50,6 +50,8 @@ fn sure_messages_keep_the_fast_answer_and_unsure_ones_get_the_mix() {
         high: 0.9,
         encoder_weight: 0.6,
         max_parallel: 1,
+        max_wait_ms: 0,
+        established_wait_ms: 0,
     };
     let cascade = cascade(settings);
     let (mut sure, mut unsure) = (0, 0);
@@ -79,6 +81,8 @@ fn an_unsure_message_is_the_weighted_mean_of_both_stages() {
             high: 1.0,
             encoder_weight: weight,
             max_parallel: 1,
+            max_wait_ms: 0,
+            established_wait_ms: 0,
         })
     };
     let (fast_only, encoder_only, half) = (mix(0.0), mix(1.0), mix(0.5));
@@ -102,4 +106,49 @@ fn an_unsure_message_is_the_weighted_mean_of_both_stages() {
             "the Scorer answer is the mix"
         );
     }
+}
+
+/// The stage of every text, all read at once from one thread each.
+fn stages_read_together(cascade: &Cascade, texts: &[(String, String)], patience: Patience) -> Vec<Stage> {
+    let start = std::sync::Barrier::new(texts.len());
+    std::thread::scope(|scope| {
+        let readers: Vec<_> = texts
+            .iter()
+            .map(|(_, folded)| {
+                let start = &start;
+                scope.spawn(move || {
+                    start.wait();
+                    cascade.probabilities_with(folded, patience).1
+                })
+            })
+            .collect();
+        readers
+            .into_iter()
+            .map(|r| r.join().expect("a reader panicked"))
+            .collect()
+    })
+}
+
+#[test]
+fn unsure_messages_arriving_together_wait_their_turn_at_the_encoder() {
+    // Every message is unsure (band 0..1) and there is one place.
+    let cascade = cascade(CascadeSettings {
+        low: 0.0,
+        high: 1.0,
+        encoder_weight: 1.0,
+        max_parallel: 1,
+        max_wait_ms: 0,
+        established_wait_ms: 60_000,
+    });
+    let texts = validation_texts(2);
+    assert!(texts.len() > 4, "{} texts", texts.len());
+    // Without a wait, all but the first reader keep the fast answer ...
+    let usual = stages_read_together(&cascade, &texts, Patience::Usual);
+    assert!(usual.contains(&Stage::Busy), "{usual:?}");
+    // ... an established author's message waits for its turn.
+    let established = stages_read_together(&cascade, &texts, Patience::Established);
+    assert!(
+        established.iter().all(|s| *s == Stage::Encoder),
+        "some message kept the fast answer: {established:?}"
+    );
 }

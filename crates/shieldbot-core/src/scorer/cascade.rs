@@ -12,16 +12,22 @@
 //! probabilities are on one scale and can be mixed; the policy's thresholds are the fast
 //! model's, as without a cascade.
 //!
-//! A raid must not queue behind the encoder: when `max_parallel` messages are already being
-//! re-read, an unsure message keeps the fast model's answer ([`Stage::Busy`]). This counter is
-//! the one piece of shared state here; it never changes what a single caller sees when the
-//! encoder is free, so measurements (one thread) are exactly the cascade's.
+//! A raid must not queue behind the encoder without bound: when `max_parallel` messages are
+//! already being re-read, an unsure message waits up to `max_wait_ms` for a place (an
+//! established regular's, `established_wait_ms`: see [`Patience`]), and only then keeps the fast
+//! model's answer ([`Stage::Busy`]). The wait is what makes verdicts independent
+//! of timing in ordinary bursts (a regular's borderline reply in a pile-on is still read by the
+//! encoder); the bound is what keeps a raid's removals quick. Callers on an async runtime run
+//! the check on the blocking pool, since a re-read and the wait both block. This counter is the
+//! one piece of shared state here; it never changes what a single caller sees, so measurements
+//! (one thread) are exactly the cascade's.
 
 use super::encoder::Encoder;
-use super::{Head, Model, Scorer, Scores, HEADS};
+use super::{Head, Model, Patience, Scorer, Scores, HEADS};
 use crate::normalise::Normalised;
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 /// When the encoder is asked and how much its answer counts.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -33,9 +39,15 @@ pub struct CascadeSettings {
     pub high: f32,
     /// The encoder's share of an unsure message's probabilities (0..=1; 1 = the encoder alone).
     pub encoder_weight: f32,
-    /// At most this many messages are re-read at once; an unsure message beyond that keeps the
-    /// fast model's answer. About the number of cores the bot may spend on it.
+    /// At most this many messages are re-read at once. About the number of cores the bot may
+    /// spend on it.
     pub max_parallel: usize,
+    /// How long an unsure message waits for one of those places before it keeps the fast
+    /// model's answer (milliseconds).
+    pub max_wait_ms: u64,
+    /// The same for an established regular's message ([`Patience::Established`]): longer, so
+    /// that in a raid regulars are still judged by both stages.
+    pub established_wait_ms: u64,
 }
 
 impl Default for CascadeSettings {
@@ -46,6 +58,8 @@ impl Default for CascadeSettings {
             high: 0.99,
             encoder_weight: 0.5,
             max_parallel: 1,
+            max_wait_ms: 2_000,
+            established_wait_ms: 30_000,
         }
     }
 }
@@ -80,7 +94,8 @@ pub enum Stage {
     Fast,
     /// The fast model was unsure and the encoder re-read the message.
     Encoder,
-    /// The fast model was unsure but the encoder was busy with `max_parallel` other messages.
+    /// The fast model was unsure but the encoder stayed busy with `max_parallel` other messages
+    /// for `max_wait_ms`.
     Busy,
 }
 
@@ -89,8 +104,8 @@ pub struct Cascade {
     fast: Model,
     encoder: Encoder,
     settings: CascadeSettings,
-    /// Messages being re-read by the encoder right now.
-    reading: AtomicUsize,
+    /// Places at the encoder.
+    slots: Slots,
 }
 
 impl std::fmt::Debug for Cascade {
@@ -107,7 +122,7 @@ impl Cascade {
             fast,
             encoder,
             settings,
-            reading: AtomicUsize::new(0),
+            slots: Slots::default(),
         }
     }
 
@@ -126,11 +141,21 @@ impl Cascade {
     /// Calibrated probabilities of every head for already-folded text, and which stage gave
     /// them.
     pub fn probabilities(&self, folded: &str) -> ([f32; HEADS], Stage) {
+        self.probabilities_with(folded, Patience::Usual)
+    }
+
+    /// [`Cascade::probabilities`], waiting for the encoder as long as `patience` allows.
+    pub fn probabilities_with(&self, folded: &str, patience: Patience) -> ([f32; HEADS], Stage) {
         let fast = self.fast.probabilities(folded);
         if !self.is_unsure(&fast) {
             return (fast, Stage::Fast);
         }
-        let Some(_slot) = ReadingSlot::take(&self.reading, self.settings.max_parallel) else {
+        let wait_ms = match patience {
+            Patience::Usual => self.settings.max_wait_ms,
+            Patience::Established => self.settings.established_wait_ms,
+        };
+        let wait = Duration::from_millis(wait_ms);
+        let Some(_slot) = self.slots.take(self.settings.max_parallel, wait) else {
             return (fast, Stage::Busy);
         };
         let encoder = self.encoder.probabilities(folded);
@@ -143,29 +168,54 @@ impl Cascade {
     }
 }
 
-/// One of the `max_parallel` places at the encoder, given back when dropped.
-struct ReadingSlot<'a>(&'a AtomicUsize);
+/// The number of messages being re-read by the encoder, and a signal for those waiting.
+#[derive(Default)]
+struct Slots {
+    reading: Mutex<usize>,
+    freed: Condvar,
+}
 
-impl<'a> ReadingSlot<'a> {
-    fn take(reading: &'a AtomicUsize, max: usize) -> Option<ReadingSlot<'a>> {
-        reading
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| ReadingSlot(reading))
+impl Slots {
+    /// One of `max` places, waiting at most `wait` for one to come free.
+    fn take(&self, max: usize, wait: Duration) -> Option<ReadingSlot<'_>> {
+        let reading = self.lock();
+        let (mut reading, _) = self
+            .freed
+            .wait_timeout_while(reading, wait, |n| *n >= max)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if *reading >= max {
+            return None;
+        }
+        *reading += 1;
+        Some(ReadingSlot(self))
+    }
+
+    /// The counter is a plain number that no panic can leave half-updated, so a poisoned lock
+    /// is still good.
+    fn lock(&self) -> MutexGuard<'_, usize> {
+        self.reading
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
+/// One of the `max_parallel` places at the encoder, given back when dropped.
+struct ReadingSlot<'a>(&'a Slots);
+
 impl Drop for ReadingSlot<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        *self.0.lock() -= 1;
+        self.0.freed.notify_one();
     }
 }
 
 impl Scorer for Cascade {
     fn score(&self, text: &Normalised) -> Scores {
-        Scores::from_heads(&self.probabilities(text.folded()).0)
+        self.score_with(text, Patience::Usual)
+    }
+
+    fn score_with(&self, text: &Normalised, patience: Patience) -> Scores {
+        Scores::from_heads(&self.probabilities_with(text.folded(), patience).0)
     }
 }
 
@@ -175,18 +225,37 @@ mod tests {
 
     #[test]
     fn reading_slots_stop_at_the_limit_and_come_back_when_dropped() {
-        let reading = AtomicUsize::new(0);
-        let first = ReadingSlot::take(&reading, 2);
-        let second = ReadingSlot::take(&reading, 2);
+        let slots = Slots::default();
+        let now = Duration::ZERO;
+        let first = slots.take(2, now);
+        let second = slots.take(2, now);
         assert!(first.is_some() && second.is_some());
-        assert!(
-            ReadingSlot::take(&reading, 2).is_none(),
-            "a third reader waits for none"
-        );
+        assert!(slots.take(2, now).is_none(), "a third reader finds no place");
         drop(first);
-        assert!(ReadingSlot::take(&reading, 2).is_some());
+        assert!(slots.take(2, now).is_some());
         drop(second);
-        assert_eq!(reading.load(Ordering::Acquire), 0);
+        assert_eq!(*slots.lock(), 0);
+    }
+
+    #[test]
+    fn a_waiting_reader_gets_the_place_given_back() {
+        let slots = Slots::default();
+        let held = slots.take(1, Duration::ZERO);
+        assert!(held.is_some());
+        std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| slots.take(1, Duration::from_secs(60)).is_some());
+            // Whether the waiter is already waiting or not, it must get the place once freed.
+            drop(held);
+            assert!(waiter.join().unwrap_or(false), "the waiter got no place");
+        });
+        assert_eq!(*slots.lock(), 0);
+    }
+
+    #[test]
+    fn a_reader_gives_up_after_its_wait() {
+        let slots = Slots::default();
+        let _held = slots.take(1, Duration::ZERO);
+        assert!(slots.take(1, Duration::from_millis(5)).is_none());
     }
 
     #[test]

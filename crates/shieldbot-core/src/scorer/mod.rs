@@ -113,4 +113,24 @@ impl Scores {
 /// Anything that scores normalised text. Implementations must be cheap to call from many threads.
 pub trait Scorer: Send + Sync {
     fn score(&self, text: &Normalised) -> Scores;
+
+    /// [`Scorer::score`], for a scorer whose slow second stage is shared: how long this message
+    /// may wait for it. Scorers without one ignore `patience`.
+    fn score_with(&self, text: &Normalised, patience: Patience) -> Scores {
+        let _ = patience;
+        self.score(text)
+    }
+}
+
+/// How long a message may wait for a shared, slow scoring stage (the cascade's encoder) when
+/// other messages hold it: in a raid, an established regular's borderline reply is worth the
+/// wait, a stranger's is judged on the fast answer sooner (shield-up holds strangers anyway).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Patience {
+    /// Anyone: the cascade's `max_wait_ms`.
+    #[default]
+    Usual,
+    /// An established author ([`crate::policy::Context::is_established`]): the cascade's
+    /// `established_wait_ms`.
+    Established,
 }
