@@ -54,6 +54,9 @@ pub struct FilterConfig {
     /// The second-stage encoder's model file, relative to the config file's folder. None: the
     /// fast model judges alone. Needs `model` (the cascade's first stage).
     pub encoder: Option<PathBuf>,
+    /// Further encoders, trained like `encoder` with other seeds: the second stage is the mean
+    /// of all their answers (an ensemble; each re-read then costs one pass per encoder).
+    pub more_encoders: Vec<PathBuf>,
     /// When the encoder re-reads a message and how much its answer counts.
     pub cascade: CascadeSettings,
     /// Thresholds and switches of the verdict policy.
@@ -70,6 +73,7 @@ impl Default for FilterConfig {
             model_category_factor: 1.0,
             model_threat_factor: 1.0,
             encoder: None,
+            more_encoders: Vec::new(),
             cascade: CascadeSettings::default(),
             policy: PolicyConfig::default(),
         }
@@ -120,6 +124,9 @@ pub fn filter_config_from_toml(text: &str, origin: &str) -> anyhow::Result<Filte
         .cascade
         .validate()
         .map_err(|problem| anyhow::anyhow!("{origin}: [filter.cascade] {problem}"))?;
+    if !config.more_encoders.is_empty() && config.encoder.is_none() {
+        bail!("{origin}: [filter] more_encoders needs encoder: they join the first encoder's reading");
+    }
     if config.encoder.is_some() && config.model.is_none() {
         bail!("{origin}: [filter] encoder needs a model: the encoder only re-reads what the model is unsure about");
     }
@@ -257,14 +264,23 @@ pub fn load_checker(config_path: Option<&Path>) -> anyhow::Result<Checker> {
     let policy = policy_for(&config, model.as_ref());
     let encoder = match (&config.encoder, &base, &model) {
         (Some(encoder), Base::Dir(dir), Some(_)) => {
-            Some(crate::model_file::load_encoder(&dir.join(encoder))?)
+            let load = |path: &PathBuf| crate::model_file::load_encoder(&dir.join(path));
+            let more = config
+                .more_encoders
+                .iter()
+                .map(load)
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Some((load(encoder)?, more))
         }
         _ => None,
     };
     let scorer = match (model, encoder) {
-        (Some(model), Some(encoder)) => {
-            Some(Arc::new(Cascade::new(model, encoder, config.cascade)) as Arc<dyn Scorer>)
-        }
+        (Some(model), Some((encoder, more))) => Some(Arc::new(Cascade::with_ensemble(
+            model,
+            encoder,
+            more,
+            config.cascade,
+        )) as Arc<dyn Scorer>),
         (model, _) => model.map(|m| Arc::new(m) as Arc<dyn Scorer>),
     };
     Ok(Checker::new(Arc::new(rules), scorer, policy))
@@ -390,6 +406,10 @@ mod tests {
             config.encoder,
             Some(PathBuf::from("model/encoder.safetensors"))
         );
+        assert_eq!(
+            config.more_encoders,
+            [PathBuf::from("model/encoder-b.safetensors")]
+        );
         assert_eq!(config.cascade, CascadeSettings::default());
     }
 
@@ -397,6 +417,8 @@ mod tests {
     fn cascade_mistakes_are_named() {
         let err = config_error("[filter]\nencoder = \"e.safetensors\"\n");
         assert!(err.contains("encoder needs a model"), "{err}");
+        let err = config_error("[filter]\nmore_encoders = [\"e.safetensors\"]\n");
+        assert!(err.contains("more_encoders needs encoder"), "{err}");
         let err = config_error("[filter.cascade]\nlow = 0.9\nhigh = 0.1\n");
         assert!(
             err.contains("[filter.cascade]") && err.contains("low <= high"),
@@ -412,6 +434,16 @@ mod tests {
         let text = format!(
             "[filter]\nmodel = {:?}\nencoder = \"broken.safetensors\"\n",
             model.display().to_string()
+        );
+        std::fs::write(&config, text).unwrap();
+        let err = format!("{:#}", load_checker(Some(&config)).unwrap_err());
+        assert!(err.contains("broken.safetensors"), "{err}");
+        // A broken ensemble member is named too.
+        let encoder = shipped_dir().join("model/encoder.safetensors");
+        let text = format!(
+            "[filter]\nmodel = {:?}\nencoder = {:?}\nmore_encoders = [\"broken.safetensors\"]\n",
+            model.display().to_string(),
+            encoder.display().to_string()
         );
         std::fs::write(&config, text).unwrap();
         let err = format!("{:#}", load_checker(Some(&config)).unwrap_err());

@@ -45,9 +45,10 @@ pub struct Args {
     #[arg(long, default_value = DEFAULT_MODEL_PATH)]
     pub model: PathBuf,
     /// Score with the cascade: the model as first stage and this encoder re-reading what the
-    /// model is unsure about (with the default cascade settings, as the shipped config).
+    /// model is unsure about (with the default cascade settings, as the shipped config). Give
+    /// it again for an ensemble, as the shipped config's `more_encoders`.
     #[arg(long, value_name = "FILE")]
-    pub encoder: Option<PathBuf>,
+    pub encoder: Vec<PathBuf>,
     /// Which head to score with: `abusive` (what shieldbot removes) or `offensive` (OLID's
     /// notion, for the public offensive-language benchmarks), or a category.
     #[arg(long, default_value = "abusive", value_parser = parse_head)]
@@ -85,24 +86,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let model = load_model(&args.model)?;
-    let scorer = match &args.encoder {
-        Some(path) => Scoring::Cascade(Box::new(Cascade::new(
+    let mut encoders = args
+        .encoder
+        .iter()
+        .map(|path| load_encoder(path))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let scorer = if encoders.is_empty() {
+        Scoring::Model(Box::new(model))
+    } else {
+        let first = encoders.remove(0);
+        Scoring::Cascade(Box::new(Cascade::with_ensemble(
             model,
-            load_encoder(path)?,
+            first,
+            encoders,
             CascadeSettings::default(),
-        ))),
-        None => Scoring::Model(Box::new(model)),
+        )))
     };
     let evaluation = scorer.evaluate(&messages, args.head);
-    let mut report = match &args.encoder {
-        Some(encoder) => format!(
-            "model {} + encoder {}  head {}\n",
-            args.model.display(),
-            encoder.display(),
-            args.head.name()
-        ),
-        None => format!("model {}  head {}\n", args.model.display(), args.head.name()),
-    };
+    let mut report = format!("model {}", args.model.display());
+    for encoder in &args.encoder {
+        report.push_str(&format!(" + encoder {}", encoder.display()));
+    }
+    report.push_str(&format!("  head {}\n", args.head.name()));
     report.push_str(&render(
         &evaluation,
         args.head,

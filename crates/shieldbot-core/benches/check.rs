@@ -87,11 +87,14 @@ fn shipped_model() -> Arc<dyn Scorer> {
     Arc::new(Model::from_bytes(&shipped_model_file("shieldbot.model")).unwrap())
 }
 
-/// The shipped cascade (config/model/shieldbot.model + encoder.safetensors, default settings).
+/// The shipped cascade (config/model/shieldbot.model, then the ensemble of encoder.safetensors
+/// and encoder-b.safetensors; default settings).
 fn shipped_cascade() -> Cascade {
-    Cascade::new(
+    let encoder = |file: &str| Encoder::from_bytes(&shipped_model_file(file)).unwrap();
+    Cascade::with_ensemble(
         Model::from_bytes(&shipped_model_file("shieldbot.model")).unwrap(),
-        Encoder::from_bytes(&shipped_model_file("encoder.safetensors")).unwrap(),
+        encoder("encoder.safetensors"),
+        vec![encoder("encoder-b.safetensors")],
         CascadeSettings::default(),
     )
 }

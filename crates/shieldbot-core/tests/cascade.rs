@@ -14,14 +14,18 @@ fn repository() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+fn fast_model() -> Model {
+    let path = repository().join("config/model/shieldbot.model");
+    Model::from_bytes(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn encoder(file: &str) -> Encoder {
+    let path = repository().join("config/model").join(file);
+    Encoder::from_bytes(&std::fs::read(path).unwrap()).unwrap()
+}
+
 fn cascade(settings: CascadeSettings) -> Cascade {
-    let model_dir = repository().join("config/model");
-    let fast =
-        Model::from_bytes(&std::fs::read(model_dir.join("shieldbot.model")).unwrap()).unwrap();
-    let encoder =
-        Encoder::from_bytes(&std::fs::read(model_dir.join("encoder.safetensors")).unwrap())
-            .unwrap();
-    Cascade::new(fast, encoder, settings)
+    Cascade::new(fast_model(), encoder("encoder.safetensors"), settings)
 }
 
 /// (text, folded text) of the first `n` rows of each validation corpus file.
@@ -151,4 +155,32 @@ fn unsure_messages_arriving_together_wait_their_turn_at_the_encoder() {
         established.iter().all(|s| *s == Stage::Encoder),
         "some message kept the fast answer: {established:?}"
     );
+}
+
+#[test]
+fn an_ensembles_second_stage_is_the_mean_of_its_members() {
+    let settings = CascadeSettings {
+        low: 0.0,
+        high: 1.0,
+        encoder_weight: 1.0,
+        ..CascadeSettings::default()
+    };
+    let alone = |file: &str| Cascade::new(fast_model(), encoder(file), settings);
+    let (a, b) = (alone("encoder.safetensors"), alone("encoder-b.safetensors"));
+    let both = Cascade::with_ensemble(
+        fast_model(),
+        encoder("encoder.safetensors"),
+        vec![encoder("encoder-b.safetensors")],
+        settings,
+    );
+    for (_, folded) in validation_texts(1) {
+        let (pa, pb) = (a.probabilities(&folded).0, b.probabilities(&folded).0);
+        let (mean, stage) = both.probabilities(&folded);
+        assert_eq!(stage, Stage::Encoder);
+        assert_ne!(pa, pb, "two seeds should not agree exactly: {folded}");
+        for h in 0..HEADS {
+            let expected = (pa[h] + pb[h]) / 2.0;
+            assert!((mean[h] - expected).abs() < 1e-6, "head {h} of {folded}");
+        }
+    }
 }

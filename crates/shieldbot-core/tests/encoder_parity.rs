@@ -3,9 +3,10 @@
 //! nine logits agree within 2e-3. Plus: no string, however hostile, breaks the tokenizer's
 //! framing with the real vocabulary.
 //!
-//! The model and its references live in `config/model/` (`encoder.safetensors`,
-//! `encoder-reference.jsonl`); `SHIELDBOT_ENCODER_DIR` points the test at another pair (e.g. a
-//! freshly exported one) without copying it into the tree.
+//! The models and their references live in `config/model/` (`encoder.safetensors` with
+//! `encoder-reference.jsonl`, and the ensemble's second member `encoder-b.safetensors` with
+//! `encoder-b-reference.jsonl`); `SHIELDBOT_ENCODER_DIR` points the test at another folder (e.g.
+//! freshly exported files) without copying them into the tree.
 
 use proptest::prelude::*;
 use shieldbot_core::scorer::encoder::Encoder;
@@ -22,14 +23,16 @@ fn model_dir() -> PathBuf {
     }
 }
 
+fn load(file: &str) -> Encoder {
+    let path = model_dir().join(file);
+    let bytes =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    Encoder::from_bytes(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 fn encoder() -> &'static Encoder {
     static ENCODER: OnceLock<Encoder> = OnceLock::new();
-    ENCODER.get_or_init(|| {
-        let path = model_dir().join("encoder.safetensors");
-        let bytes =
-            std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-        Encoder::from_bytes(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    })
+    ENCODER.get_or_init(|| load("encoder.safetensors"))
 }
 
 #[derive(serde::Deserialize)]
@@ -40,7 +43,11 @@ struct Reference {
 }
 
 fn references() -> Vec<Reference> {
-    let path = model_dir().join("encoder-reference.jsonl");
+    references_in("encoder-reference.jsonl")
+}
+
+fn references_in(file: &str) -> Vec<Reference> {
+    let path = model_dir().join(file);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     text.lines()
@@ -117,8 +124,18 @@ fn token_ids_match_the_python_tokenizer_on_edge_cases() {
 
 #[test]
 fn logits_match_pytorch_within_tolerance() {
-    let encoder = encoder();
-    let references = references();
+    assert_logits_match(encoder(), &references());
+}
+
+#[test]
+fn the_second_ensemble_members_logits_match_pytorch_too() {
+    assert_logits_match(
+        &load("encoder-b.safetensors"),
+        &references_in("encoder-b-reference.jsonl"),
+    );
+}
+
+fn assert_logits_match(encoder: &Encoder, references: &[Reference]) {
     let mut worst = (0.0f32, String::new());
     let mut failures = 0;
     for (n, reference) in references.iter().enumerate() {

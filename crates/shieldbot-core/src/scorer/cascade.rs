@@ -56,7 +56,7 @@ impl Default for CascadeSettings {
         CascadeSettings {
             low: 0.2,
             high: 0.99,
-            encoder_weight: 0.5,
+            encoder_weight: 0.6,
             max_parallel: 1,
             max_wait_ms: 2_000,
             established_wait_ms: 30_000,
@@ -102,7 +102,9 @@ pub enum Stage {
 /// The fast model and the encoder, as one [`Scorer`].
 pub struct Cascade {
     fast: Model,
-    encoder: Encoder,
+    /// One encoder, or several trained alike with different seeds (an ensemble): the second
+    /// stage's answer is their mean. Never empty.
+    encoders: Vec<Encoder>,
     settings: CascadeSettings,
     /// Places at the encoder.
     slots: Slots,
@@ -117,10 +119,26 @@ impl std::fmt::Debug for Cascade {
 }
 
 impl Cascade {
+    /// The fast model and one encoder.
     pub fn new(fast: Model, encoder: Encoder, settings: CascadeSettings) -> Cascade {
+        Cascade::with_ensemble(fast, encoder, Vec::new(), settings)
+    }
+
+    /// The fast model and an ensemble: `encoder` and `more` read each unsure message and their
+    /// calibrated probabilities are averaged. Seeds differ in where they err, so the mean ranks
+    /// better than either (docs/scorer.md, "Session 6"); each re-read costs one forward pass
+    /// per encoder.
+    pub fn with_ensemble(
+        fast: Model,
+        encoder: Encoder,
+        more: Vec<Encoder>,
+        settings: CascadeSettings,
+    ) -> Cascade {
+        let mut encoders = vec![encoder];
+        encoders.extend(more);
         Cascade {
             fast,
-            encoder,
+            encoders,
             settings,
             slots: Slots::default(),
         }
@@ -158,13 +176,25 @@ impl Cascade {
         let Some(_slot) = self.slots.take(self.settings.max_parallel, wait) else {
             return (fast, Stage::Busy);
         };
-        let encoder = self.encoder.probabilities(folded);
+        let encoder = self.second_stage(folded);
         let w = self.settings.encoder_weight;
         let mut mixed = [0f32; HEADS];
         for h in 0..HEADS {
             mixed[h] = w * encoder[h] + (1.0 - w) * fast[h];
         }
         (mixed, Stage::Encoder)
+    }
+
+    /// The mean of the encoders' probabilities.
+    fn second_stage(&self, folded: &str) -> [f32; HEADS] {
+        let mut sum = [0f32; HEADS];
+        for encoder in &self.encoders {
+            for (total, p) in sum.iter_mut().zip(encoder.probabilities(folded)) {
+                *total += p;
+            }
+        }
+        let n = self.encoders.len() as f32;
+        sum.map(|total| total / n)
     }
 }
 
