@@ -414,6 +414,33 @@ mod tests {
     }
 
     #[test]
+    fn a_mention_in_front_changes_no_verdict() {
+        // On Discord most replies to a protected person mention them. The models learnt
+        // `@user` from OLID's mostly harmless tweets; before the scorers read messages without
+        // their mentions, half the threats below were kept once a mention was put in front.
+        let checker = load_checker(None).unwrap();
+        let corpus = shipped_dir().join("../data/corpus/validation/abuse-70.tsv");
+        let rows = shieldbot_core::scorer::dataset::parse_corpus(
+            &std::fs::read_to_string(corpus).unwrap(),
+        )
+        .unwrap();
+        let context = shieldbot_core::policy::Context::default();
+        let changed: Vec<&str> = rows
+            .iter()
+            .filter(|r| {
+                let plain = checker.check(&r.text, &context).verdict;
+                let mentioned = checker
+                    .check(&format!("<@100000000000000002> {}", r.text), &context)
+                    .verdict;
+                plain.name() != mentioned.name() || plain.category() != mentioned.category()
+            })
+            .map(|r| r.text.as_str())
+            .collect();
+        assert!(rows.len() > 100, "{} rows", rows.len());
+        assert!(changed.is_empty(), "verdicts changed by a mention: {changed:#?}");
+    }
+
+    #[test]
     fn cascade_mistakes_are_named() {
         let err = config_error("[filter]\nencoder = \"e.safetensors\"\n");
         assert!(err.contains("encoder needs a model"), "{err}");

@@ -13,11 +13,20 @@ use super::unit::Unit;
 use decancer::Translation;
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
-/// Fold every character of `text` into `out`. Returns how many letters were disguised (see
-/// [`super::Normalised::disguised_letters`]): written in a fancy font, as a look-alike from
-/// another script inside a Latin word, or split by an invisible character.
-pub(crate) fn cure(text: &str, out: &mut Vec<Unit>) -> u32 {
+/// What [`cure`] counted on the way.
+pub(crate) struct Cured {
+    /// Letters disguised (see [`super::Normalised::disguised_letters`]): written in a fancy
+    /// font, as a look-alike from another script inside a Latin word, or split by an invisible
+    /// character.
+    pub disguised: u32,
+    /// Discord mentions, each now read as [`MENTION_TOKEN`].
+    pub mentions: u32,
+}
+
+/// Fold every character of `text` into `out`.
+pub(crate) fn cure(text: &str, out: &mut Vec<Unit>) -> Cured {
     let mut disguised = 0u32;
+    let mut mentions = 0u32;
     // The same emoji many times in a row reads as the word at most this often: a flood of
     // 🔪 means no more than three, and must not cost more.
     const MAX_SAME_EMOJI: usize = 3;
@@ -34,6 +43,7 @@ pub(crate) fn cure(text: &str, out: &mut Vec<Unit>) -> u32 {
                     out.push(Unit::new(' ', at, end));
                     out.extend(MENTION_TOKEN.chars().map(|m| Unit::new(m, at, end)));
                     out.push(Unit::new(' ', at, end));
+                    mentions = mentions.saturating_add(1);
                     last_emoji = None;
                     at = end;
                     continue;
@@ -85,7 +95,10 @@ pub(crate) fn cure(text: &str, out: &mut Vec<Unit>) -> u32 {
             last_emoji = None;
         }
     }
-    disguised
+    Cured {
+        disguised,
+        mentions,
+    }
 }
 
 /// The currency signs a confusables table reads as letters: cent, pound, yen and the Currency
@@ -122,7 +135,7 @@ fn is_disguise(c: char, before: &str, after: &str) -> bool {
 }
 
 /// What a mention of a user, role or channel reads as (TweetEval's spelling).
-const MENTION_TOKEN: &str = "@user";
+pub const MENTION_TOKEN: &str = "@user";
 
 /// The byte length of the Discord mention markup at the start of `bytes` (`<@id>`, `<@!id>`,
 /// `<@&id>`, `<#id>` with a decimal id), if there is one.
@@ -236,10 +249,12 @@ mod tests {
         assert_eq!(cured("<@123456789> hi"), " @user  hi");
         assert_eq!(cured("hi <@!42><@&7> <#99>"), "hi  @user  @user   @user ");
         assert_eq!(cured("<@abc> <@> <#1"), "<@abc> <@> <#1");
+        assert_eq!(cure("hi <@!42><@&7> <#99>", &mut Vec::new()).mentions, 3);
+        assert_eq!(cure("<@abc> @user", &mut Vec::new()).mentions, 0);
     }
 
     fn disguised(text: &str) -> u32 {
-        cure(text, &mut Vec::new())
+        cure(text, &mut Vec::new()).disguised
     }
 
     #[test]

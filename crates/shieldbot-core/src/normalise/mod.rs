@@ -32,6 +32,8 @@ mod views;
 use std::ops::Range;
 use unit::Unit;
 
+pub use cure::MENTION_TOKEN;
+
 /// Text folded for matching, with a map back to the original.
 #[derive(Debug, Clone, Default)]
 pub struct Normalised {
@@ -44,6 +46,8 @@ pub struct Normalised {
     alternative: Option<MatchView>,
     /// See [`Normalised::disguised_letters`].
     disguised: u32,
+    /// Discord mentions in the original, each read as [`MENTION_TOKEN`].
+    mentions: u32,
 }
 
 /// The view keyword and phrase rules match against: `[a-z0-9 ]` plus letters of other
@@ -124,6 +128,27 @@ impl Normalised {
         self.disguised
     }
 
+    /// The folded text as the scorers read it: without the tokens of its Discord mentions.
+    ///
+    /// Why: the models learnt `@user` from OLID's tweets, nearly all of which start with it and
+    /// most of which are harmless, and the corpus has no mentions, so a mention in front of a
+    /// threat read as "a harmless tweet": on validation rows prefixed with a mention the cascade
+    /// removed 0.50 of abuse instead of 0.95 (session 6). On Discord most replies to a protected
+    /// person mention them, and a mention says who is addressed, not how. Only messages with
+    /// Discord mention markup lose their `@user` words, so the public benchmarks' tweets (which
+    /// spell mentions `@USER`) are read as the models were trained.
+    pub fn folded_for_scoring(&self) -> std::borrow::Cow<'_, str> {
+        if self.mentions == 0 {
+            return self.folded.as_str().into();
+        }
+        let words: Vec<&str> = self
+            .folded
+            .split_whitespace()
+            .filter(|word| *word != MENTION_TOKEN)
+            .collect();
+        words.join(" ").into()
+    }
+
     /// The main match view, then the alternative reading when there is one.
     pub(crate) fn match_views(&self) -> impl Iterator<Item = &MatchView> {
         std::iter::once(&self.matching).chain(self.alternative.as_ref())
@@ -193,7 +218,9 @@ pub fn normalise_into(text: &str, out: &mut Normalised) {
 fn normalise_with(text: &str, cured: &mut Vec<Unit>, glued: &mut Vec<Unit>, out: &mut Normalised) {
     cured.clear();
     cured.reserve(text.len() + 8);
-    out.disguised = cure::cure(text, cured);
+    let counted = cure::cure(text, cured);
+    out.disguised = counted.disguised;
+    out.mentions = counted.mentions;
     // Each later stage writes into the other buffer only when it changes something, and the
     // current text is whichever buffer was written last.
     let (mut current, mut spare) = (cured, glued);
@@ -246,6 +273,21 @@ mod tests {
         let n = normalise(text);
         let at = n.folded().find("user").unwrap();
         assert_eq!(&text[n.original_span(at..at + 4)], "<@&555>");
+    }
+
+    #[test]
+    fn scorers_read_discord_messages_without_their_mentions() {
+        assert_eq!(
+            normalise("<@123456789> you are a clown").folded_for_scoring(),
+            "you are a clown"
+        );
+        assert_eq!(
+            normalise("so <@1> and <#2>, hi").folded_for_scoring(),
+            "so and , hi"
+        );
+        // A tweet that spells its mention as text is read as the models were trained.
+        let tweet = normalise("@USER you are a clown");
+        assert_eq!(tweet.folded_for_scoring(), tweet.folded());
     }
 
     #[test]

@@ -245,7 +245,8 @@ impl Scorer for Cascade {
     }
 
     fn score_with(&self, text: &Normalised, patience: Patience) -> Scores {
-        Scores::from_heads(&self.probabilities_with(text.folded(), patience).0)
+        let folded = text.folded_for_scoring();
+        Scores::from_heads(&self.probabilities_with(&folded, patience).0)
     }
 }
 

@@ -346,7 +346,7 @@ impl Model {
 
 impl Scorer for Model {
     fn score(&self, text: &Normalised) -> Scores {
-        self.score_folded(text.folded())
+        self.score_folded(&text.folded_for_scoring())
     }
 }
 
