@@ -125,7 +125,9 @@ pub fn filter_config_from_toml(text: &str, origin: &str) -> anyhow::Result<Filte
         .validate()
         .map_err(|problem| anyhow::anyhow!("{origin}: [filter.cascade] {problem}"))?;
     if !config.more_encoders.is_empty() && config.encoder.is_none() {
-        bail!("{origin}: [filter] more_encoders needs encoder: they join the first encoder's reading");
+        bail!(
+            "{origin}: [filter] more_encoders needs encoder: they join the first encoder's reading"
+        );
     }
     if config.encoder.is_some() && config.model.is_none() {
         bail!("{origin}: [filter] encoder needs a model: the encoder only re-reads what the model is unsure about");
@@ -275,12 +277,12 @@ pub fn load_checker(config_path: Option<&Path>) -> anyhow::Result<Checker> {
         _ => None,
     };
     let scorer = match (model, encoder) {
-        (Some(model), Some((encoder, more))) => Some(Arc::new(Cascade::with_ensemble(
-            model,
-            encoder,
-            more,
-            config.cascade,
-        )) as Arc<dyn Scorer>),
+        (Some(model), Some((encoder, more))) => {
+            Some(
+                Arc::new(Cascade::with_ensemble(model, encoder, more, config.cascade))
+                    as Arc<dyn Scorer>,
+            )
+        }
         (model, _) => model.map(|m| Arc::new(m) as Arc<dyn Scorer>),
     };
     Ok(Checker::new(Arc::new(rules), scorer, policy))
@@ -437,7 +439,10 @@ mod tests {
             .map(|r| r.text.as_str())
             .collect();
         assert!(rows.len() > 100, "{} rows", rows.len());
-        assert!(changed.is_empty(), "verdicts changed by a mention: {changed:#?}");
+        assert!(
+            changed.is_empty(),
+            "verdicts changed by a mention: {changed:#?}"
+        );
     }
 
     #[test]

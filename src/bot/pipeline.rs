@@ -28,6 +28,14 @@ use tokio::sync::{broadcast, watch, Notify};
 /// How many recent messages are remembered (reply authors, edit history, backfill skips).
 const RECENT_CAPACITY: usize = 50_000;
 
+/// At most this many messages are judged on the blocking pool at once; the rest wait for a
+/// place without holding a thread. Judging is microseconds, but a message the encoder must
+/// re-read holds its thread for the read or the wait for it (`[filter.cascade]`); unbounded, a
+/// raid of 1,000 msg/s grew the pool to hundreds of threads that starved the runtime's workers
+/// (p99 4 s to durable, 1 GB resident). Above the encoder's readers and waiters, with room for
+/// the quick ones.
+const JUDGED_AT_ONCE: usize = 16;
+
 /// State shared by every event task.
 pub struct Shared {
     pub config: Config,
@@ -50,6 +58,8 @@ pub struct Shared {
     stopping: watch::Sender<bool>,
     /// One backfill at a time.
     pub backfill_lock: tokio::sync::Mutex<()>,
+    /// Places on the blocking pool for judging ([`JUDGED_AT_ONCE`]).
+    judging: tokio::sync::Semaphore,
     /// Channels seen in GUILD_CREATE / THREAD_CREATE: channel id -> (guild id, thread parent).
     channels: RwLock<HashMap<u64, (u64, Option<u64>)>>,
     /// The deletion scheduler (set at start-up, see [`super::removal`]).
@@ -104,6 +114,7 @@ impl Shared {
             idle: Notify::new(),
             stopping: watch::channel(false).0,
             backfill_lock: tokio::sync::Mutex::new(()),
+            judging: tokio::sync::Semaphore::new(JUDGED_AT_ONCE),
             channels: RwLock::new(HashMap::new()),
             removal: OnceLock::new(),
             automod: OnceLock::new(),
@@ -431,6 +442,8 @@ impl Shared {
         msg: &Incoming,
         shield: ShieldFacts,
     ) -> Checked {
+        // The semaphore is never closed, so a permit always comes; without one, judge anyway.
+        let _permit = self.judging.acquire().await.ok();
         let now_ms = self.clock.now_ms();
         let pipeline = Arc::clone(self);
         let (owned_guild, owned_msg) = (guild.clone(), msg.clone());

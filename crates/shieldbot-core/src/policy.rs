@@ -58,9 +58,7 @@ impl Context {
     pub fn is_suspicious(&self, config: &PolicyConfig) -> bool {
         self.account_age_days
             .is_some_and(|d| d < config.new_account_days)
-            || self
-                .member_days
-                .is_some_and(|d| d < config.new_member_days)
+            || self.member_days.is_some_and(|d| d < config.new_member_days)
             || self.prior_quarantines >= config.repeat_offender_quarantines
     }
 

@@ -55,6 +55,7 @@ fn sure_messages_keep_the_fast_answer_and_unsure_ones_get_the_mix() {
         encoder_weight: 0.6,
         max_parallel: 1,
         max_wait_ms: 0,
+        max_waiting: 0,
         established_wait_ms: 0,
     };
     let cascade = cascade(settings);
@@ -86,6 +87,7 @@ fn an_unsure_message_is_the_weighted_mean_of_both_stages() {
             encoder_weight: weight,
             max_parallel: 1,
             max_wait_ms: 0,
+            max_waiting: 0,
             established_wait_ms: 0,
         })
     };
@@ -113,7 +115,11 @@ fn an_unsure_message_is_the_weighted_mean_of_both_stages() {
 }
 
 /// The stage of every text, all read at once from one thread each.
-fn stages_read_together(cascade: &Cascade, texts: &[(String, String)], patience: Patience) -> Vec<Stage> {
+fn stages_read_together(
+    cascade: &Cascade,
+    texts: &[(String, String)],
+    patience: Patience,
+) -> Vec<Stage> {
     let start = std::sync::Barrier::new(texts.len());
     std::thread::scope(|scope| {
         let readers: Vec<_> = texts
@@ -142,6 +148,7 @@ fn unsure_messages_arriving_together_wait_their_turn_at_the_encoder() {
         encoder_weight: 1.0,
         max_parallel: 1,
         max_wait_ms: 0,
+        max_waiting: 0,
         established_wait_ms: 60_000,
     });
     let texts = validation_texts(2);

@@ -45,8 +45,14 @@ pub struct CascadeSettings {
     /// How long an unsure message waits for one of those places before it keeps the fast
     /// model's answer (milliseconds).
     pub max_wait_ms: u64,
+    /// At most this many unsure messages wait at once (and as many established regulars'
+    /// messages, in a queue of their own); beyond that (a raid) an unsure message keeps the fast
+    /// model's answer without waiting. Each waiter holds a thread, and a longer queue would
+    /// delay every removal behind it.
+    pub max_waiting: usize,
     /// The same for an established regular's message ([`Patience::Established`]): longer, so
-    /// that in a raid regulars are still judged by both stages.
+    /// that in a raid regulars are still judged by both stages (they are few; strangers are
+    /// held by shield-up anyway).
     pub established_wait_ms: u64,
 }
 
@@ -59,6 +65,7 @@ impl Default for CascadeSettings {
             encoder_weight: 0.6,
             max_parallel: 1,
             max_wait_ms: 2_000,
+            max_waiting: 4,
             established_wait_ms: 30_000,
         }
     }
@@ -173,7 +180,12 @@ impl Cascade {
             Patience::Established => self.settings.established_wait_ms,
         };
         let wait = Duration::from_millis(wait_ms);
-        let Some(_slot) = self.slots.take(self.settings.max_parallel, wait) else {
+        let Some(_slot) = self.slots.take(
+            self.settings.max_parallel,
+            wait,
+            self.settings.max_waiting,
+            patience,
+        ) else {
             return (fast, Stage::Busy);
         };
         let encoder = self.second_stage(folded);
@@ -198,32 +210,57 @@ impl Cascade {
     }
 }
 
-/// The number of messages being re-read by the encoder, and a signal for those waiting.
+/// Messages being re-read by the encoder and messages waiting for it, per patience.
+#[derive(Default)]
+struct Queue {
+    reading: usize,
+    waiting: [usize; 2],
+}
+
+/// The places at the encoder, and a signal for those waiting.
 #[derive(Default)]
 struct Slots {
-    reading: Mutex<usize>,
+    queue: Mutex<Queue>,
     freed: Condvar,
 }
 
 impl Slots {
-    /// One of `max` places, waiting at most `wait` for one to come free.
-    fn take(&self, max: usize, wait: Duration) -> Option<ReadingSlot<'_>> {
-        let reading = self.lock();
-        let (mut reading, _) = self
-            .freed
-            .wait_timeout_while(reading, wait, |n| *n >= max)
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if *reading >= max {
-            return None;
+    /// One of `max` places, waiting at most `wait` for one to come free, unless `max_waiting`
+    /// messages of the same patience are waiting already (each waiter holds a thread: a raid
+    /// must not pile them up; regulars have a queue of their own so raiders cannot crowd them
+    /// out).
+    fn take(
+        &self,
+        max: usize,
+        wait: Duration,
+        max_waiting: usize,
+        patience: Patience,
+    ) -> Option<ReadingSlot<'_>> {
+        let line = patience as usize;
+        let mut queue = self.lock();
+        if queue.reading >= max {
+            if queue.waiting[line] >= max_waiting {
+                return None;
+            }
+            queue.waiting[line] += 1;
+            queue = self
+                .freed
+                .wait_timeout_while(queue, wait, |q| q.reading >= max)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+            queue.waiting[line] -= 1;
+            if queue.reading >= max {
+                return None;
+            }
         }
-        *reading += 1;
+        queue.reading += 1;
         Some(ReadingSlot(self))
     }
 
-    /// The counter is a plain number that no panic can leave half-updated, so a poisoned lock
+    /// The counters are plain numbers that no panic can leave half-updated, so a poisoned lock
     /// is still good.
-    fn lock(&self) -> MutexGuard<'_, usize> {
-        self.reading
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -234,7 +271,7 @@ struct ReadingSlot<'a>(&'a Slots);
 
 impl Drop for ReadingSlot<'_> {
     fn drop(&mut self) {
-        *self.0.lock() -= 1;
+        self.0.lock().reading -= 1;
         self.0.freed.notify_one();
     }
 }
@@ -254,39 +291,92 @@ impl Scorer for Cascade {
 mod tests {
     use super::*;
 
+    const ANY: usize = usize::MAX;
+    const USUAL: Patience = Patience::Usual;
+
     #[test]
     fn reading_slots_stop_at_the_limit_and_come_back_when_dropped() {
         let slots = Slots::default();
         let now = Duration::ZERO;
-        let first = slots.take(2, now);
-        let second = slots.take(2, now);
+        let first = slots.take(2, now, ANY, USUAL);
+        let second = slots.take(2, now, ANY, USUAL);
         assert!(first.is_some() && second.is_some());
-        assert!(slots.take(2, now).is_none(), "a third reader finds no place");
+        assert!(
+            slots.take(2, now, ANY, USUAL).is_none(),
+            "a third reader finds no place"
+        );
         drop(first);
-        assert!(slots.take(2, now).is_some());
+        assert!(slots.take(2, now, ANY, USUAL).is_some());
         drop(second);
-        assert_eq!(*slots.lock(), 0);
+        assert_eq!(slots.lock().reading, 0);
+        assert_eq!(slots.lock().waiting, [0, 0]);
     }
 
     #[test]
     fn a_waiting_reader_gets_the_place_given_back() {
         let slots = Slots::default();
-        let held = slots.take(1, Duration::ZERO);
+        let held = slots.take(1, Duration::ZERO, ANY, USUAL);
         assert!(held.is_some());
         std::thread::scope(|scope| {
-            let waiter = scope.spawn(|| slots.take(1, Duration::from_secs(60)).is_some());
+            let waiter =
+                scope.spawn(|| slots.take(1, Duration::from_secs(60), ANY, USUAL).is_some());
             // Whether the waiter is already waiting or not, it must get the place once freed.
             drop(held);
             assert!(waiter.join().unwrap_or(false), "the waiter got no place");
         });
-        assert_eq!(*slots.lock(), 0);
+        assert_eq!(slots.lock().reading, 0);
+        assert_eq!(slots.lock().waiting, [0, 0]);
     }
 
     #[test]
     fn a_reader_gives_up_after_its_wait() {
         let slots = Slots::default();
-        let _held = slots.take(1, Duration::ZERO);
-        assert!(slots.take(1, Duration::from_millis(5)).is_none());
+        let _held = slots.take(1, Duration::ZERO, ANY, USUAL);
+        assert!(slots
+            .take(1, Duration::from_millis(5), ANY, USUAL)
+            .is_none());
+        assert_eq!(
+            slots.lock().waiting,
+            [0, 0],
+            "the one who gave up left the queue"
+        );
+    }
+
+    #[test]
+    fn a_full_queue_turns_readers_away_at_once() {
+        let slots = Slots::default();
+        let _held = slots.take(1, Duration::ZERO, ANY, USUAL);
+        // Nobody may wait: a second reader is turned away without waiting its 60 s.
+        assert!(slots.take(1, Duration::from_secs(60), 0, USUAL).is_none());
+        assert_eq!(slots.lock().waiting, [0, 0]);
+    }
+
+    #[test]
+    fn regulars_wait_in_a_queue_of_their_own() {
+        let slots = Slots::default();
+        let held = slots.take(1, Duration::ZERO, ANY, USUAL);
+        std::thread::scope(|scope| {
+            // A stranger fills the one waiting place of the usual queue ...
+            let stranger =
+                scope.spawn(|| slots.take(1, Duration::from_secs(60), 1, USUAL).is_some());
+            while slots.lock().waiting[USUAL as usize] == 0 {
+                std::thread::yield_now();
+            }
+            assert!(slots.take(1, Duration::ZERO, 1, USUAL).is_none());
+            // ... and a regular still gets in line.
+            let regular = scope.spawn(|| {
+                slots
+                    .take(1, Duration::from_secs(60), 1, Patience::Established)
+                    .is_some()
+            });
+            while slots.lock().waiting[Patience::Established as usize] == 0 {
+                std::thread::yield_now();
+            }
+            drop(held);
+            assert!(stranger.join().unwrap_or(false));
+            assert!(regular.join().unwrap_or(false));
+        });
+        assert_eq!(slots.lock().waiting, [0, 0]);
     }
 
     #[test]
