@@ -141,14 +141,15 @@ fn stages_read_together(
 
 #[test]
 fn unsure_messages_arriving_together_wait_their_turn_at_the_encoder() {
-    // Every message is unsure (band 0..1) and there is one place.
+    // Every message is unsure (band 0..1) and there is one place; the queues are long enough
+    // for every reader, so only the time each may wait differs.
     let cascade = cascade(CascadeSettings {
         low: 0.0,
         high: 1.0,
         encoder_weight: 1.0,
         max_parallel: 1,
         max_wait_ms: 0,
-        max_waiting: 0,
+        max_waiting: 1_000,
         established_wait_ms: 60_000,
     });
     let texts = validation_texts(2);
