@@ -63,8 +63,8 @@ impl Context {
     }
 
     /// An established regular: not suspicious, seen before, neither held by shield-up nor
-    /// deny-listed. In a raid the encoder's time goes to these authors first (see
-    /// [`crate::scorer::Patience`]).
+    /// deny-listed. In a raid these authors' messages wait longer for the encoder, in a line of
+    /// their own (see [`crate::scorer::Patience`]).
     pub fn is_established(&self, config: &PolicyConfig) -> bool {
         !self.is_suspicious(config) && !self.first_message && !self.shield_hold && !self.deny_listed
     }

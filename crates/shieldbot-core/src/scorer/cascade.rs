@@ -13,14 +13,15 @@
 //! model's, as without a cascade.
 //!
 //! A raid must not queue behind the encoder without bound: when `max_parallel` messages are
-//! already being re-read, an unsure message waits up to `max_wait_ms` for a place (an
-//! established regular's, `established_wait_ms`: see [`Patience`]), and only then keeps the fast
-//! model's answer ([`Stage::Busy`]). The wait is what makes verdicts independent
-//! of timing in ordinary bursts (a regular's borderline reply in a pile-on is still read by the
-//! encoder); the bound is what keeps a raid's removals quick. Callers on an async runtime run
-//! the check on the blocking pool, since a re-read and the wait both block. This counter is the
-//! one piece of shared state here; it never changes what a single caller sees, so measurements
-//! (one thread) are exactly the cascade's.
+//! already being re-read, an unsure message waits up to `max_wait_ms` for a place, unless
+//! `max_waiting` others already wait, and only then keeps the fast model's answer
+//! ([`Stage::Busy`]). An established regular's message waits longer (`established_wait_ms`), in
+//! a line of its own (see [`Patience`]). The wait is what makes verdicts independent of timing
+//! in ordinary bursts (a regular's borderline reply in a pile-on is still read by the encoder);
+//! the bounds are what keep a raid's removals quick. Callers on an async runtime run the check
+//! on the blocking pool, since a re-read and the wait both block. This queue is the one piece
+//! of shared state here; it never changes what a single caller sees, so measurements (one
+//! thread) are exactly the cascade's.
 
 use super::encoder::Encoder;
 use super::{Head, Model, Patience, Scorer, Scores, HEADS};
@@ -102,7 +103,7 @@ pub enum Stage {
     /// The fast model was unsure and the encoder re-read the message.
     Encoder,
     /// The fast model was unsure but the encoder stayed busy with `max_parallel` other messages
-    /// for `max_wait_ms`.
+    /// for as long as the message could wait, or `max_waiting` others were waiting already.
     Busy,
 }
 
@@ -210,10 +211,11 @@ impl Cascade {
     }
 }
 
-/// Messages being re-read by the encoder and messages waiting for it, per patience.
+/// Messages being re-read by the encoder and messages waiting for it.
 #[derive(Default)]
 struct Queue {
     reading: usize,
+    /// Waiting, per line: usual, established.
     waiting: [usize; 2],
 }
 
@@ -236,7 +238,10 @@ impl Slots {
         max_waiting: usize,
         patience: Patience,
     ) -> Option<ReadingSlot<'_>> {
-        let line = patience as usize;
+        let line = match patience {
+            Patience::Usual => 0,
+            Patience::Established => 1,
+        };
         let mut queue = self.lock();
         if queue.reading >= max {
             if queue.waiting[line] >= max_waiting {
@@ -359,7 +364,7 @@ mod tests {
             // A stranger fills the one waiting place of the usual queue ...
             let stranger =
                 scope.spawn(|| slots.take(1, Duration::from_secs(60), 1, USUAL).is_some());
-            while slots.lock().waiting[USUAL as usize] == 0 {
+            while slots.lock().waiting[0] == 0 {
                 std::thread::yield_now();
             }
             assert!(slots.take(1, Duration::ZERO, 1, USUAL).is_none());
@@ -369,7 +374,7 @@ mod tests {
                     .take(1, Duration::from_secs(60), 1, Patience::Established)
                     .is_some()
             });
-            while slots.lock().waiting[Patience::Established as usize] == 0 {
+            while slots.lock().waiting[1] == 0 {
                 std::thread::yield_now();
             }
             drop(held);
