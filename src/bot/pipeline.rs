@@ -32,8 +32,8 @@ const RECENT_CAPACITY: usize = 50_000;
 /// place without holding a thread. Judging is microseconds, but a message the encoder must
 /// re-read holds its thread for the read or the wait for it (`[filter.cascade]`); unbounded, a
 /// raid of 1,000 msg/s grew the pool to hundreds of threads that starved the runtime's workers
-/// (p99 4 s to durable, 1 GB resident). Above the encoder's readers and waiters, with room for
-/// the quick ones.
+/// (README, "The bot under load"). Above the encoder's readers and waiters, with room for the
+/// quick ones.
 const JUDGED_AT_ONCE: usize = 16;
 
 /// State shared by every event task.

@@ -299,6 +299,12 @@ mod tests {
     const ANY: usize = usize::MAX;
     const USUAL: Patience = Patience::Usual;
 
+    /// Nobody reads and nobody waits: every place and every queue entry was given back.
+    fn assert_idle(slots: &Slots) {
+        let queue = slots.lock();
+        assert_eq!((queue.reading, queue.waiting), (0, [0, 0]));
+    }
+
     #[test]
     fn reading_slots_stop_at_the_limit_and_come_back_when_dropped() {
         let slots = Slots::default();
@@ -313,8 +319,7 @@ mod tests {
         drop(first);
         assert!(slots.take(2, now, ANY, USUAL).is_some());
         drop(second);
-        assert_eq!(slots.lock().reading, 0);
-        assert_eq!(slots.lock().waiting, [0, 0]);
+        assert_idle(&slots);
     }
 
     #[test]
@@ -329,8 +334,7 @@ mod tests {
             drop(held);
             assert!(waiter.join().unwrap_or(false), "the waiter got no place");
         });
-        assert_eq!(slots.lock().reading, 0);
-        assert_eq!(slots.lock().waiting, [0, 0]);
+        assert_idle(&slots);
     }
 
     #[test]
@@ -381,7 +385,7 @@ mod tests {
             assert!(stranger.join().unwrap_or(false));
             assert!(regular.join().unwrap_or(false));
         });
-        assert_eq!(slots.lock().waiting, [0, 0]);
+        assert_idle(&slots);
     }
 
     #[test]

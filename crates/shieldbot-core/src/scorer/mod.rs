@@ -116,8 +116,7 @@ pub trait Scorer: Send + Sync {
 
     /// [`Scorer::score`], for a scorer whose slow second stage is shared: how long this message
     /// may wait for it. Scorers without one ignore `patience`.
-    fn score_with(&self, text: &Normalised, patience: Patience) -> Scores {
-        let _ = patience;
+    fn score_with(&self, text: &Normalised, _patience: Patience) -> Scores {
         self.score(text)
     }
 }
