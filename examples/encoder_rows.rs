@@ -1,6 +1,6 @@
 //! Writes every labelled message the encoder is trained, calibrated and measured on as JSON
 //! lines, each with the exact text the encoder will read in production
-//! (`normalise(text).folded()`) and the fast model's probabilities (for tuning the cascade).
+//! (`normalise(text).folded_for_scoring()`) and the fast model's probabilities (for tuning the cascade).
 //! `tools/encoder/train.sh` runs it; Python never re-implements our normalisation.
 //!
 //! ```text
@@ -34,7 +34,7 @@ fn main() -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut emit = |text: &str, mut fields: Value| -> anyhow::Result<()> {
-        let folded = normalise(text).folded().to_string();
+        let folded = normalise(text).folded_for_scoring().into_owned();
         let fast = model.probabilities(&folded).to_vec();
         fields["text"] = json!(text);
         fields["folded"] = json!(folded);

@@ -221,7 +221,7 @@ fn bench(c: &mut Criterion) {
     let sample: Vec<&String> = messages.iter().step_by(16).collect();
     let reread = sample
         .iter()
-        .filter(|m| cascade.probabilities(normalise(m).folded()).1 == Stage::Encoder)
+        .filter(|m| cascade.probabilities(&normalise(m).folded_for_scoring()).1 == Stage::Encoder)
         .count();
     eprintln!(
         "cascade sample: {} messages, {reread} re-read by the encoder ({:.0}%)",

@@ -60,7 +60,7 @@ fn main() {
                     ])
                 })
                 .collect();
-            let p: [f32; HEADS] = model.probabilities(n.folded());
+            let p: [f32; HEADS] = model.probabilities(&n.folded_for_scoring());
             let words = n.folded().split_whitespace().count();
             println!(
                 "{}",

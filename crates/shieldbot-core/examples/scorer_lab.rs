@@ -132,7 +132,7 @@ fn main() {
             let d = deep::train(&splits.train, params.features, epochs, lr);
             let secs = t.elapsed().as_secs_f32();
             use shieldbot_core::scorer::metrics::roc_auc;
-            let fold = |t: &str| shieldbot_core::normalise::normalise(t).folded().to_string();
+            let fold = |t: &str| shieldbot_core::normalise::normalise(t).folded_for_scoring().into_owned();
             let te: Vec<(f32, f32, bool)> = sources
                 .tweeteval_offensive_validation
                 .iter()
@@ -178,8 +178,8 @@ fn main() {
         if let Ok(file) = std::env::var("LAB_PROBE") {
             for line in read(&file).lines() {
                 let f = shieldbot_core::normalise::normalise(line)
-                    .folded()
-                    .to_string();
+                    .folded_for_scoring()
+                    .into_owned();
                 let z = model.logits(&f);
                 let p = model.probabilities(&f);
                 println!(
@@ -218,7 +218,7 @@ fn main() {
 }
 
 fn score(model: &Model, text: &str) -> [f32; 9] {
-    model.probabilities(shieldbot_core::normalise::normalise(text).folded())
+    model.probabilities(&shieldbot_core::normalise::normalise(text).folded_for_scoring())
 }
 
 fn report(name: &str, model: &Model, s: &Sources, held: &[OlidRow], test: &[CorpusRow], secs: f32) {
@@ -307,7 +307,7 @@ pub fn speed(model: &Model, texts: &[String]) {
     use shieldbot_core::scorer::features::for_each_feature;
     let folded: Vec<String> = texts
         .iter()
-        .map(|t| shieldbot_core::normalise::normalise(t).folded().to_string())
+        .map(|t| shieldbot_core::normalise::normalise(t).folded_for_scoring().into_owned())
         .collect();
     let n = folded.len() as f64;
     let (mut feat, mut full, mut total, mut acc) = (f64::MAX, f64::MAX, 0usize, 0f32);
@@ -364,7 +364,7 @@ pub mod deep {
 
     impl Deep {
         pub fn logits(&self, text: &str) -> [f32; HEADS] {
-            let f = features(normalise(text).folded(), &self.config);
+            let f = features(&normalise(text).folded_for_scoring(), &self.config);
             self.forward(&f).2
         }
 
@@ -412,7 +412,7 @@ pub mod deep {
         };
         let cached: Vec<Vec<u32>> = examples
             .iter()
-            .map(|e| features(normalise(&e.text).folded(), &config))
+            .map(|e| features(&normalise(&e.text).folded_for_scoring(), &config))
             .collect();
         let mut order: Vec<usize> = (0..examples.len()).collect();
         for epoch in 0..epochs {

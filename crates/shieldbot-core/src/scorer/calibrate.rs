@@ -29,7 +29,7 @@ const MIN_PER_CLASS: usize = 5;
 pub fn calibrate(model: &mut Model, validation: &[Example]) -> Vec<HeadCalibration> {
     let logits: Vec<[f32; HEADS]> = validation
         .iter()
-        .map(|e| model.logits(normalise(&e.text).folded()))
+        .map(|e| model.logits(&normalise(&e.text).folded_for_scoring()))
         .collect();
     let mut report = Vec::with_capacity(HEADS);
     for head in Head::ALL {

@@ -64,7 +64,7 @@ pub fn evaluate_scored(
     let threshold = model.threshold(head);
     let probabilities: Vec<[f32; super::HEADS]> = messages
         .iter()
-        .map(|m| probabilities_of(normalise(&m.text).folded()))
+        .map(|m| probabilities_of(&normalise(&m.text).folded_for_scoring()))
         .collect();
     let scored: Vec<(f32, bool)> = probabilities
         .iter()

@@ -122,7 +122,7 @@ pub fn train(
 
     let mut cached: Vec<(Vec<u32>, f32)> = Vec::with_capacity(total);
     for (i, example) in examples.iter().enumerate() {
-        let feats = features(normalise(&example.text).folded(), &config);
+        let feats = features(&normalise(&example.text).folded_for_scoring(), &config);
         let value = config.feature_value(feats.len());
         cached.push((feats, value));
         if i % report_every == 0 {
