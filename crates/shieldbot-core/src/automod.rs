@@ -109,6 +109,8 @@ pub enum BotSideReason {
     KeptByAllowRule { allow_rule: String },
     /// The server already uses all its keyword rules for other things.
     NoRuleSlots,
+    /// Words with common figurative uses ([`Rule::figurative`]): the scorer decides each time.
+    Figurative,
 }
 
 impl fmt::Display for BotSideReason {
@@ -116,6 +118,9 @@ impl fmt::Display for BotSideReason {
         match self {
             BotSideReason::AllowRule => f.write_str(
                 "allow rule: AutoMod cannot apply it, so what it touches stays bot-side",
+            ),
+            BotSideReason::Figurative => f.write_str(
+                "words with common figurative uses: the scorer reads each message before removal",
             ),
             BotSideReason::Profanity => {
                 f.write_str("profanity never removes on its own; AutoMod would block it everywhere")
@@ -271,6 +276,9 @@ fn eligibility(rule: &Rule, policy: &MirrorPolicy) -> Result<Origin, BotSideReas
         (Action::Allow, _) | (_, None) => return Err(BotSideReason::AllowRule),
         (_, Some(c)) => c,
     };
+    if rule.figurative {
+        return Err(BotSideReason::Figurative);
+    }
     let escalate = rule.action == Action::Escalate;
     if !escalate {
         if category == Category::Profanity {
@@ -603,6 +611,16 @@ mod tests {
     fn regex_escapes_are_not_words() {
         let words: Vec<String> = content_words(r"(?i)\bshoot\s+(her|the)\swriter\b").collect();
         assert_eq!(words, vec!["shoot".to_string(), "writer".to_string()]);
+    }
+
+    #[test]
+    fn figurative_rules_stay_bot_side_even_when_they_escalate() {
+        let mut figure = rule("f", Category::Threat, Severity::HIGH, Action::Escalate);
+        figure.phrases = vec!["dead man walking".into()];
+        figure.figurative = true;
+        let p = plan(&[figure], &MirrorPolicy::default(), &AutoModLimits::DISCORD);
+        assert!(p.rules.is_empty());
+        assert_eq!(p.bot_side[0].reason, BotSideReason::Figurative);
     }
 
     #[test]

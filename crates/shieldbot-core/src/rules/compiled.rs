@@ -23,6 +23,8 @@ pub struct RuleHit {
     pub action: Action,
     /// Byte range of the match in the *original* text.
     pub span: Range<usize>,
+    /// See [`crate::rules::Rule::figurative`].
+    pub figurative: bool,
 }
 
 #[derive(Debug)]
@@ -31,6 +33,7 @@ struct RuleMeta {
     category: Option<Category>,
     severity: Severity,
     action: Action,
+    figurative: bool,
 }
 
 /// A keyword or phrase in match-view form.
@@ -155,6 +158,7 @@ impl CompiledRules {
                     category: rule.category,
                     severity: rule.severity,
                     action: rule.action,
+                    figurative: rule.figurative,
                 });
                 compiled.definitions.push(rule.clone());
                 for literal in rule.keywords.iter().chain(&rule.phrases) {
@@ -311,6 +315,7 @@ impl CompiledRules {
                 severity: meta.severity,
                 action: meta.action,
                 span,
+                figurative: meta.figurative,
             });
         }
         hits

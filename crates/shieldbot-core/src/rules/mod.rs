@@ -92,6 +92,12 @@ pub struct Rule {
     /// What the rule is for, shown to helpers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The words also have common harmless figurative uses ("a dead man walking in that job",
+    /// "chat was a firing squad", "six feet under at the count"): when there is a scorer, a hit
+    /// is left to it, as a quoted hit is, because telling the figure from the threat needs the
+    /// whole message. Without a scorer the rule decides alone. Never mirrored to AutoMod.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub figurative: bool,
 }
 
 fn default_severity() -> Severity {
@@ -121,6 +127,7 @@ impl Rule {
             match_mode: MatchMode::Word,
             regex_target: RegexTarget::Folded,
             description: None,
+            figurative: false,
         }
     }
 }

@@ -87,6 +87,7 @@ impl RulePack {
     /// regexes = []
     /// match = "word"               # word (default) | prefix | anywhere
     /// regex_target = "folded"      # folded (default) | original
+    /// figurative = false           # true: a hit is left to the scorer (see Rule::figurative)
     /// ```
     pub fn from_toml_str(text: &str, source_name: &str) -> Result<RulePack, RuleError> {
         let file: PackFile = toml::from_str(text).map_err(|e| RuleError {
