@@ -16,8 +16,9 @@
 //! already being re-read, an unsure message waits up to `max_wait_ms` for a place, unless
 //! `max_waiting` others already wait, and only then keeps the fast model's answer
 //! ([`Stage::Busy`]). An established regular's message waits longer (`established_wait_ms`), in
-//! a line of its own (see [`Patience`]). The wait is what makes verdicts independent of timing
-//! in ordinary bursts (a regular's borderline reply in a pile-on is still read by the encoder);
+//! a line of its own that goes first when a place frees (see [`Patience`]). The wait is what
+//! makes verdicts independent of timing in ordinary bursts (a regular's borderline reply in a
+//! pile-on is still read by the encoder);
 //! the bounds are what keep a raid's removals quick. Callers on an async runtime run the check
 //! on the blocking pool, since a re-read and the wait both block. This queue is the one piece
 //! of shared state here; it never changes what a single caller sees, so measurements (one
@@ -215,8 +216,20 @@ impl Cascade {
 #[derive(Default)]
 struct Queue {
     reading: usize,
-    /// Waiting, per line: usual, established.
+    /// Waiting, per line: [`USUAL_LINE`], [`ESTABLISHED_LINE`].
     waiting: [usize; 2],
+}
+
+const USUAL_LINE: usize = 0;
+const ESTABLISHED_LINE: usize = 1;
+
+impl Queue {
+    /// Whether a reader of `line` must wait: every place is taken, or (for the usual line) a
+    /// regular is waiting, who goes first. Why first: in a raid the usual line is full of
+    /// raiders, and a regular's reply is what the shield most needs to get right.
+    fn must_wait(&self, max: usize, line: usize) -> bool {
+        self.reading >= max || (line == USUAL_LINE && self.waiting[ESTABLISHED_LINE] > 0)
+    }
 }
 
 /// The places at the encoder, and a signal for those waiting.
@@ -229,8 +242,8 @@ struct Slots {
 impl Slots {
     /// One of `max` places, waiting at most `wait` for one to come free, unless `max_waiting`
     /// messages of the same patience are waiting already (each waiter holds a thread: a raid
-    /// must not pile them up; regulars have a queue of their own so raiders cannot crowd them
-    /// out).
+    /// must not pile them up; regulars have a line of their own so raiders cannot crowd them
+    /// out, and a freed place goes to a waiting regular first).
     fn take(
         &self,
         max: usize,
@@ -239,22 +252,27 @@ impl Slots {
         patience: Patience,
     ) -> Option<ReadingSlot<'_>> {
         let line = match patience {
-            Patience::Usual => 0,
-            Patience::Established => 1,
+            Patience::Usual => USUAL_LINE,
+            Patience::Established => ESTABLISHED_LINE,
         };
         let mut queue = self.lock();
-        if queue.reading >= max {
+        if queue.must_wait(max, line) {
             if queue.waiting[line] >= max_waiting {
                 return None;
             }
             queue.waiting[line] += 1;
             queue = self
                 .freed
-                .wait_timeout_while(queue, wait, |q| q.reading >= max)
+                .wait_timeout_while(queue, wait, |q| q.must_wait(max, line))
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .0;
             queue.waiting[line] -= 1;
-            if queue.reading >= max {
+            let gave_up = queue.must_wait(max, line);
+            if line == ESTABLISHED_LINE && queue.waiting[ESTABLISHED_LINE] == 0 {
+                // The usual line was held back for regulars; now that none waits, wake it.
+                self.freed.notify_all();
+            }
+            if gave_up {
                 return None;
             }
         }
@@ -277,7 +295,9 @@ struct ReadingSlot<'a>(&'a Slots);
 impl Drop for ReadingSlot<'_> {
     fn drop(&mut self) {
         self.0.lock().reading -= 1;
-        self.0.freed.notify_one();
+        // All, not one: a woken usual reader may have to go on waiting behind a regular, who
+        // must not sleep through the place meant for them.
+        self.0.freed.notify_all();
     }
 }
 
@@ -303,6 +323,46 @@ mod tests {
     fn assert_idle(slots: &Slots) {
         let queue = slots.lock();
         assert_eq!((queue.reading, queue.waiting), (0, [0, 0]));
+    }
+
+    /// Spins until `line` has `count` waiters.
+    fn until_waiting(slots: &Slots, line: usize, count: usize) {
+        while slots.lock().waiting[line] != count {
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn a_freed_place_goes_to_a_waiting_regular_first() {
+        let slots = Slots::default();
+        let held = slots.take(1, Duration::ZERO, ANY, USUAL);
+        let order = Mutex::new(Vec::new());
+        let wait = Duration::from_secs(60);
+        std::thread::scope(|scope| {
+            // A stranger starts waiting first ...
+            let stranger = scope.spawn(|| {
+                let slot = slots.take(1, wait, ANY, USUAL);
+                if let Ok(mut order) = order.lock() {
+                    order.push("stranger");
+                }
+                slot.is_some()
+            });
+            until_waiting(&slots, USUAL_LINE, 1);
+            let regular = scope.spawn(|| {
+                let slot = slots.take(1, wait, ANY, Patience::Established);
+                if let Ok(mut order) = order.lock() {
+                    order.push("regular");
+                }
+                slot.is_some()
+            });
+            until_waiting(&slots, ESTABLISHED_LINE, 1);
+            // ... but the regular reads first, and the stranger after.
+            drop(held);
+            assert!(regular.join().unwrap_or(false));
+            assert!(stranger.join().unwrap_or(false));
+        });
+        assert_eq!(order.into_inner().ok(), Some(vec!["regular", "stranger"]));
+        assert_idle(&slots);
     }
 
     #[test]
@@ -368,9 +428,7 @@ mod tests {
             // A stranger fills the one waiting place of the usual queue ...
             let stranger =
                 scope.spawn(|| slots.take(1, Duration::from_secs(60), 1, USUAL).is_some());
-            while slots.lock().waiting[0] == 0 {
-                std::thread::yield_now();
-            }
+            until_waiting(&slots, USUAL_LINE, 1);
             assert!(slots.take(1, Duration::ZERO, 1, USUAL).is_none());
             // ... and a regular still gets in line.
             let regular = scope.spawn(|| {
@@ -378,9 +436,7 @@ mod tests {
                     .take(1, Duration::from_secs(60), 1, Patience::Established)
                     .is_some()
             });
-            while slots.lock().waiting[1] == 0 {
-                std::thread::yield_now();
-            }
+            until_waiting(&slots, ESTABLISHED_LINE, 1);
             drop(held);
             assert!(stranger.join().unwrap_or(false));
             assert!(regular.join().unwrap_or(false));
