@@ -131,15 +131,14 @@ impl Normalised {
     /// The folded text as the scorers read it: without the tokens of its Discord mentions.
     ///
     /// Why: the models learnt `@user` from OLID's tweets, nearly all of which start with it and
-    /// most of which are harmless, and the corpus has no mentions, so a mention in front of a
-    /// threat read as "a harmless tweet": on validation rows prefixed with a mention the cascade
-    /// removed 0.50 of abuse instead of 0.95 (session 6). On Discord most replies to a protected
-    /// person mention them, and a mention says who is addressed, not how. Only messages with
-    /// Discord mention markup lose their `@user` words, so the public benchmarks' tweets (which
-    /// spell mentions `@USER`) are read as written: dropping those too cost 0.025 of OLID test
-    /// macro-F1 once both models were retrained that way (session 7). Every path that trains,
-    /// calibrates or measures a model reads this text (`shieldbot train`, the encoder rows,
-    /// `shieldbot eval`), so corpus rows with mention markup are read as in production.
+    /// most of which are harmless, so a mention in front of a threat read as "a harmless tweet":
+    /// on validation rows prefixed with a mention the session-6 cascade removed 0.50 of abuse
+    /// instead of 0.95. On Discord most replies to a protected person mention them, and a
+    /// mention says who is addressed, not how. Every path that trains, calibrates or measures a
+    /// model reads this text (`shieldbot train`, the encoder rows, `shieldbot eval`), so corpus
+    /// rows with mention markup are read as in production. Tweets that spell mentions `@USER`
+    /// keep them: session 7 retrained both models with those dropped too, and no measure moved
+    /// beyond the difference between two runs.
     pub fn folded_for_scoring(&self) -> std::borrow::Cow<'_, str> {
         if self.mentions == 0 {
             return self.folded.as_str().into();
