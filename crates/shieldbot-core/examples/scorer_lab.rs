@@ -132,7 +132,11 @@ fn main() {
             let d = deep::train(&splits.train, params.features, epochs, lr);
             let secs = t.elapsed().as_secs_f32();
             use shieldbot_core::scorer::metrics::roc_auc;
-            let fold = |t: &str| shieldbot_core::normalise::normalise(t).folded_for_scoring().into_owned();
+            let fold = |t: &str| {
+                shieldbot_core::normalise::normalise(t)
+                    .folded_for_scoring()
+                    .into_owned()
+            };
             let te: Vec<(f32, f32, bool)> = sources
                 .tweeteval_offensive_validation
                 .iter()
@@ -307,7 +311,11 @@ pub fn speed(model: &Model, texts: &[String]) {
     use shieldbot_core::scorer::features::for_each_feature;
     let folded: Vec<String> = texts
         .iter()
-        .map(|t| shieldbot_core::normalise::normalise(t).folded_for_scoring().into_owned())
+        .map(|t| {
+            shieldbot_core::normalise::normalise(t)
+                .folded_for_scoring()
+                .into_owned()
+        })
         .collect();
     let n = folded.len() as f64;
     let (mut feat, mut full, mut total, mut acc) = (f64::MAX, f64::MAX, 0usize, 0f32);

@@ -762,19 +762,21 @@ mod tests {
     fn a_rule_hit_that_runs_on_past_the_closing_mark_is_still_quoted() {
         let text = "if your case is \"she should hang\", you don't have one";
         let start = text.find("hang").unwrap();
-        let running_on = RuleHit {
-            span: start..text.find("you").unwrap() + 3,
-            ..hit(Category::Threat, 3, Action::Escalate)
+        let verdict_for = |span: std::ops::Range<usize>| {
+            let hit = RuleHit {
+                span,
+                ..hit(Category::Threat, 3, Action::Escalate)
+            };
+            let config = PolicyConfig::default();
+            decide(text, 0, &[hit], None, &Context::default(), &config)
+                .verdict
+                .name()
         };
-        let d = decide(text, 0, &[running_on], None, &Context::default(), &PolicyConfig::default());
-        assert_eq!(d.verdict.name(), "allow");
+        let running_on = start..text.find(", you").unwrap() + 5;
+        assert_eq!(&text[running_on.clone()], "hang\", you");
+        assert_eq!(verdict_for(running_on), "allow");
         // A hit that only ends inside a quote is not quoted.
-        let from_outside = RuleHit {
-            span: text.find("case").unwrap()..start,
-            ..hit(Category::Threat, 3, Action::Escalate)
-        };
-        let d = decide(text, 0, &[from_outside], None, &Context::default(), &PolicyConfig::default());
-        assert_eq!(d.verdict.name(), "escalate");
+        assert_eq!(verdict_for(text.find("case").unwrap()..start), "escalate");
     }
 
     #[test]
@@ -785,7 +787,11 @@ mod tests {
         assert_eq!(quoted_passages(text), vec![start..end]);
         let curly = "she said ‘you’re next’ to him";
         assert_eq!(quoted_passages(curly), vec![9..curly.find(" to").unwrap()]);
-        for none in ["don't you dare", "the lads' cars and the MPs' votes", "rock 'n roll"] {
+        for none in [
+            "don't you dare",
+            "the lads' cars and the MPs' votes",
+            "rock 'n roll",
+        ] {
             assert!(quoted_passages(none).is_empty(), "{none}");
         }
     }
@@ -799,7 +805,14 @@ mod tests {
         let config = PolicyConfig::default();
         let text = "politically a dead man walking";
         let judged = |scores: Option<&Scores>| {
-            decide(text, 0, std::slice::from_ref(&figure), scores, &Context::default(), &config)
+            decide(
+                text,
+                0,
+                std::slice::from_ref(&figure),
+                scores,
+                &Context::default(),
+                &config,
+            )
         };
         let kept = judged(Some(&scores(0.05, 0.05)));
         assert_eq!(kept.verdict.name(), "allow");
