@@ -446,6 +446,59 @@ mod tests {
     }
 
     #[test]
+    fn figures_of_speech_the_rules_alone_remove_are_left_to_the_scorer() {
+        // The must-keep rows of the validation split that a figurative rule removes when the
+        // shipped pack judges alone ("a dead man walking in that job"): with the shipped scorer
+        // the rule leaves them to it, which keeps them.
+        let dir = tempfile::tempdir().unwrap();
+        let rules_only = dir.path().join("shieldbot.toml");
+        let pack = shipped_dir().join("rules/default.toml");
+        let text = format!(
+            "[filter]\nrule_packs = [{:?}]\n",
+            pack.display().to_string()
+        );
+        std::fs::write(&rules_only, text).unwrap();
+        let (alone, shipped) = (
+            load_checker(Some(&rules_only)).unwrap(),
+            load_checker(None).unwrap(),
+        );
+        let context = shieldbot_core::policy::Context::default();
+        let figurative = |verdict: &shieldbot_core::verdict::Verdict| {
+            verdict.reasons().iter().any(|r| {
+                matches!(&r.source, shieldbot_core::verdict::ReasonSource::Rule { rule }
+                    if rule.starts_with("threat.figurative"))
+            })
+        };
+        let mut rows = Vec::new();
+        let validation = shipped_dir().join("../data/corpus/validation");
+        for entry in std::fs::read_dir(validation).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let parsed = shieldbot_core::scorer::dataset::parse_corpus(&text).unwrap();
+            rows.extend(parsed.into_iter().filter(|r| !r.abuse));
+        }
+        let figures: Vec<&str> = rows
+            .iter()
+            .map(|r| r.text.as_str())
+            .filter(|text| {
+                let verdict = alone.check(text, &context).verdict;
+                verdict.removes() && figurative(&verdict)
+            })
+            .collect();
+        assert!(figures.len() >= 5, "{figures:#?}");
+        for text in &figures {
+            let verdict = shipped.check(text, &context).verdict;
+            assert!(!verdict.removes(), "{text}: {verdict:?}");
+            assert!(
+                verdict
+                    .reasons()
+                    .iter()
+                    .any(|r| r.detail.contains("left to the scorer")),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn cascade_mistakes_are_named() {
         let err = config_error("[filter]\nencoder = \"e.safetensors\"\n");
         assert!(err.contains("encoder needs a model"), "{err}");
