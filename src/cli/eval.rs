@@ -45,8 +45,9 @@ pub struct Args {
     #[arg(long, default_value = DEFAULT_MODEL_PATH)]
     pub model: PathBuf,
     /// Score with the cascade: the model as first stage and this encoder re-reading what the
-    /// model is unsure about (with the default cascade settings, as the shipped config). Give
-    /// it again for an ensemble, as the shipped config's `more_encoders`.
+    /// model is unsure about (with the default cascade settings, as the shipped config; for
+    /// `--head offensive`, unsure about that head). Give it again for an ensemble, as the
+    /// shipped config's `more_encoders`.
     #[arg(long, value_name = "FILE")]
     pub encoder: Vec<PathBuf>,
     /// Which head to score with: `abusive` (what shieldbot removes) or `offensive` (OLID's
@@ -141,11 +142,24 @@ impl Scoring {
             Scoring::Model(model) => evaluate(model, messages, head),
             Scoring::Cascade(cascade) => evaluate_scored(
                 cascade.fast(),
-                |folded| cascade.probabilities(folded).0,
+                |folded| cascade.probabilities_asking(folded, &question(head)).0,
                 messages,
                 head,
             ),
         }
+    }
+}
+
+/// The heads whose doubt sends a message to the encoder when `head` is measured. The abusive
+/// and category heads are measured as the bot reads them. The offensive head (OLID, TweetEval)
+/// the bot never reads, so there is no bot behaviour to copy: it is measured as a cascade for
+/// that head would read it, re-reading when the fast model doubts that head. (Until session 8
+/// it re-read on the removal heads' doubt, so its figure moved whenever their calibration did;
+/// docs/scorer.md, "Session 8".)
+fn question(head: Head) -> Vec<Head> {
+    match head {
+        Head::Offensive => vec![Head::Offensive],
+        _ => shieldbot_core::scorer::cascade::REMOVAL_QUESTION.to_vec(),
     }
 }
 

@@ -4,10 +4,10 @@
 //! Texts are the corpus's validation rows (data files, not code).
 
 use shieldbot_core::normalise::normalise;
-use shieldbot_core::scorer::cascade::{Cascade, CascadeSettings, Stage};
+use shieldbot_core::scorer::cascade::{Cascade, CascadeSettings, Stage, REMOVAL_QUESTION};
 use shieldbot_core::scorer::dataset::parse_corpus;
 use shieldbot_core::scorer::encoder::Encoder;
-use shieldbot_core::scorer::{Model, Patience, Scorer, Scores, HEADS};
+use shieldbot_core::scorer::{Head, Model, Patience, Scorer, Scores, HEADS};
 use std::path::PathBuf;
 
 fn repository() -> PathBuf {
@@ -76,6 +76,41 @@ fn sure_messages_keep_the_fast_answer_and_unsure_ones_get_the_mix() {
         }
     }
     assert!(sure > 0 && unsure > 0, "sure {sure}, unsure {unsure}");
+}
+
+/// Measuring the offensive head (OLID) re-reads on that head's doubt, not the policy's: the
+/// stage follows the question asked, and the two questions pick different messages.
+#[test]
+fn the_encoder_rereads_on_the_doubt_of_the_question_asked() {
+    let cascade = cascade(CascadeSettings {
+        low: 0.2,
+        high: 0.8,
+        max_wait_ms: 0,
+        max_waiting: 0,
+        ..CascadeSettings::default()
+    });
+    let offensive = [Head::Offensive];
+    let (mut only_removal, mut only_offensive) = (0, 0);
+    for (_, folded) in validation_texts(5) {
+        let fast = cascade.fast().probabilities(&folded);
+        let (removal_doubt, offensive_doubt) = (
+            cascade.is_unsure_about(&fast, &REMOVAL_QUESTION),
+            cascade.is_unsure_about(&fast, &offensive),
+        );
+        assert_eq!(removal_doubt, cascade.is_unsure(&fast), "{folded}");
+        let (probabilities, stage) = cascade.probabilities_asking(&folded, &offensive);
+        if offensive_doubt {
+            assert_eq!(stage, Stage::Encoder, "{folded}");
+        } else {
+            assert_eq!((stage, probabilities), (Stage::Fast, fast), "{folded}");
+        }
+        only_removal += usize::from(removal_doubt && !offensive_doubt);
+        only_offensive += usize::from(offensive_doubt && !removal_doubt);
+    }
+    assert!(
+        only_removal > 0 && only_offensive > 0,
+        "doubt on removal only {only_removal}, on offensive only {only_offensive}"
+    );
 }
 
 #[test]

@@ -31,12 +31,16 @@ use serde::{Deserialize, Serialize};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
+/// The heads whose doubt sends a message to the encoder in the bot: the two the policy removes
+/// on.
+pub const REMOVAL_QUESTION: [Head; 2] = [Head::Abusive, Head::Category(crate::Category::Threat)];
+
 /// When the encoder is asked and how much its answer counts.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CascadeSettings {
     /// The fast model is unsure when the higher of its `abusive` and `threat` probabilities
-    /// lies in `[low, high]`.
+    /// ([`REMOVAL_QUESTION`]) lies in `[low, high]`.
     pub low: f32,
     pub high: f32,
     /// The encoder's share of an unsure message's probabilities (0..=1; 1 = the encoder alone).
@@ -158,10 +162,18 @@ impl Cascade {
         &self.fast
     }
 
-    /// Whether the fast model's probabilities leave the message to the encoder.
+    /// Whether the fast model's probabilities leave the message to the encoder: whether it is
+    /// unsure about [`REMOVAL_QUESTION`], what the policy removes on.
     pub fn is_unsure(&self, fast: &[f32; HEADS]) -> bool {
-        let threat = Head::Category(crate::Category::Threat);
-        let p = fast[Head::Abusive.index()].max(fast[threat.index()]);
+        self.is_unsure_about(fast, &REMOVAL_QUESTION)
+    }
+
+    /// Whether the higher of the `question` heads' fast probabilities lies in the unsure band.
+    pub fn is_unsure_about(&self, fast: &[f32; HEADS], question: &[Head]) -> bool {
+        let p = question
+            .iter()
+            .map(|head| fast[head.index()])
+            .fold(f32::NEG_INFINITY, f32::max);
         p >= self.settings.low && p <= self.settings.high
     }
 
@@ -173,8 +185,20 @@ impl Cascade {
 
     /// [`Cascade::probabilities`], waiting for the encoder as long as `patience` allows.
     pub fn probabilities_with(&self, folded: &str, patience: Patience) -> ([f32; HEADS], Stage) {
+        self.read(folded, patience, &REMOVAL_QUESTION)
+    }
+
+    /// [`Cascade::probabilities`] for a caller who asks other heads than the policy does: the
+    /// encoder re-reads when the fast model is unsure about `question`. Only measurement asks
+    /// this (`shieldbot eval --head offensive`): the bot never reads the offensive head, so
+    /// re-reading on its doubt would spend the encoder on nothing the bot does.
+    pub fn probabilities_asking(&self, folded: &str, question: &[Head]) -> ([f32; HEADS], Stage) {
+        self.read(folded, Patience::Usual, question)
+    }
+
+    fn read(&self, folded: &str, patience: Patience, question: &[Head]) -> ([f32; HEADS], Stage) {
         let fast = self.fast.probabilities(folded);
-        if !self.is_unsure(&fast) {
+        if !self.is_unsure_about(&fast, question) {
             return (fast, Stage::Fast);
         }
         let wait_ms = match patience {
