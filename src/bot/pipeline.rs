@@ -18,6 +18,7 @@ use crate::config::{Config, GuildConfig};
 use crate::store::{EditVersion, Store};
 use serenity::http::Http;
 use serenity::model::id::{ChannelId, MessageId};
+use shieldbot_core::scorer::cascade::CascadeSettings;
 use shieldbot_core::targeting::{MessageFacts, ProtectedPerson, Targeting, TargetingRules};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -28,13 +29,24 @@ use tokio::sync::{broadcast, watch, Notify};
 /// How many recent messages are remembered (reply authors, edit history, backfill skips).
 const RECENT_CAPACITY: usize = 50_000;
 
+/// Places on the blocking pool kept for quick judgements (rules and the fast model, microseconds)
+/// however many messages hold one while the encoder reads them or they wait for it.
+const QUICK_PLACES: usize = 8;
+
 /// At most this many messages are judged on the blocking pool at once; the rest wait for a
 /// place without holding a thread. Judging is microseconds, but a message the encoder must
 /// re-read holds its thread for the read or the wait for it (`[filter.cascade]`); unbounded, a
 /// raid of 1,000 msg/s grew the pool to hundreds of threads that starved the runtime's workers
-/// (README, "The bot under load"). Above the encoder's readers and waiters, with room for the
-/// quick ones.
-const JUDGED_AT_ONCE: usize = 16;
+/// (README, "The bot under load"). So: the encoder's readers (`max_parallel`), its two waiting
+/// lines (`max_waiting` each, usual and established regulars), and [`QUICK_PLACES`] more, so
+/// that a full queue at the encoder never holds up a message the fast model is sure about.
+fn judged_at_once(cascade: &CascadeSettings) -> usize {
+    cascade
+        .max_parallel
+        .saturating_add(cascade.max_waiting.saturating_mul(2))
+        .saturating_add(QUICK_PLACES)
+        .min(tokio::sync::Semaphore::MAX_PERMITS)
+}
 
 /// State shared by every event task.
 pub struct Shared {
@@ -58,7 +70,7 @@ pub struct Shared {
     stopping: watch::Sender<bool>,
     /// One backfill at a time.
     pub backfill_lock: tokio::sync::Mutex<()>,
-    /// Places on the blocking pool for judging ([`JUDGED_AT_ONCE`]).
+    /// Places on the blocking pool for judging ([`judged_at_once`]).
     judging: tokio::sync::Semaphore,
     /// Channels seen in GUILD_CREATE / THREAD_CREATE: channel id -> (guild id, thread parent).
     channels: RwLock<HashMap<u64, (u64, Option<u64>)>>,
@@ -96,6 +108,7 @@ impl Shared {
             .iter()
             .map(|g| (g.id, targeting_rules(g)))
             .collect();
+        let judging_places = judged_at_once(&config.filter.cascade);
         Shared {
             config,
             targeting,
@@ -114,7 +127,7 @@ impl Shared {
             idle: Notify::new(),
             stopping: watch::channel(false).0,
             backfill_lock: tokio::sync::Mutex::new(()),
-            judging: tokio::sync::Semaphore::new(JUDGED_AT_ONCE),
+            judging: tokio::sync::Semaphore::new(judging_places),
             channels: RwLock::new(HashMap::new()),
             removal: OnceLock::new(),
             automod: OnceLock::new(),
@@ -507,4 +520,29 @@ fn targeting_rules(guild: &GuildConfig) -> TargetingRules {
         guild.allow_users.iter().copied(),
         guild.allow_roles.iter().copied(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every reader and waiter the encoder allows can hold a place, and the quick ones still
+    /// find theirs.
+    #[test]
+    fn judging_places_cover_the_encoders_queue_and_leave_room_for_quick_judgements() {
+        let shipped = CascadeSettings::default();
+        let held = shipped.max_parallel + 2 * shipped.max_waiting;
+        assert_eq!(judged_at_once(&shipped), held + QUICK_PLACES);
+        let patient = CascadeSettings {
+            max_parallel: 4,
+            max_waiting: 40,
+            ..shipped
+        };
+        assert_eq!(judged_at_once(&patient), 4 + 80 + QUICK_PLACES);
+        let absurd = CascadeSettings {
+            max_parallel: usize::MAX,
+            ..shipped
+        };
+        assert_eq!(judged_at_once(&absurd), tokio::sync::Semaphore::MAX_PERMITS);
+    }
 }

@@ -77,6 +77,9 @@ impl Default for CascadeSettings {
     }
 }
 
+/// The most readers, or waiters in one line, the settings may ask for.
+const MAX_THREADS: usize = 1024;
+
 impl CascadeSettings {
     /// A problem with these settings, for the config loader to report.
     pub fn validate(&self) -> Result<(), String> {
@@ -95,6 +98,13 @@ impl CascadeSettings {
         }
         if self.max_parallel == 0 {
             return Err("max_parallel must be at least 1".to_string());
+        }
+        // Each reader and each waiter holds a thread of the blocking pool.
+        if self.max_parallel > MAX_THREADS || self.max_waiting > MAX_THREADS {
+            return Err(format!(
+                "max_parallel and max_waiting must be at most {MAX_THREADS} (each holds a thread), not {} and {}",
+                self.max_parallel, self.max_waiting
+            ));
         }
         Ok(())
     }
@@ -488,6 +498,11 @@ mod tests {
             ..ok
         };
         assert!(parallel.validate().unwrap_err().contains("max_parallel"));
+        let crowd = CascadeSettings {
+            max_waiting: 1_000_000,
+            ..ok
+        };
+        assert!(crowd.validate().unwrap_err().contains("max_waiting"));
         let nan = CascadeSettings {
             low: f32::NAN,
             ..ok
