@@ -142,7 +142,7 @@ impl Scoring {
             Scoring::Model(model) => evaluate(model, messages, head),
             Scoring::Cascade(cascade) => evaluate_scored(
                 cascade.fast(),
-                |folded| cascade.probabilities_asking(folded, &question(head)).0,
+                |folded| cascade.probabilities_asking(folded, question(head)).0,
                 messages,
                 head,
             ),
@@ -156,10 +156,10 @@ impl Scoring {
 /// that head would read it, re-reading when the fast model doubts that head. (Until session 8
 /// it re-read on the removal heads' doubt, so its figure moved whenever their calibration did;
 /// docs/scorer.md, "Session 8".)
-fn question(head: Head) -> Vec<Head> {
+fn question(head: Head) -> &'static [Head] {
     match head {
-        Head::Offensive => vec![Head::Offensive],
-        _ => shieldbot_core::scorer::cascade::REMOVAL_QUESTION.to_vec(),
+        Head::Offensive => &[Head::Offensive],
+        _ => &shieldbot_core::scorer::cascade::REMOVAL_QUESTION,
     }
 }
 
