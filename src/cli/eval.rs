@@ -413,7 +413,20 @@ fn render(e: &Evaluation, head: Head, threshold: f32, n: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::join_olid_test;
+    use super::{join_olid_test, question};
+    use shieldbot_core::scorer::cascade::REMOVAL_QUESTION;
+    use shieldbot_core::scorer::Head;
+    use shieldbot_core::Category;
+
+    /// Heads the policy reads are measured as the bot reads them; the offensive head, which it
+    /// never reads, on its own doubt.
+    #[test]
+    fn each_head_is_reread_on_the_doubt_the_bot_or_the_benchmark_asks_about() {
+        for head in [Head::Abusive, Head::Category(Category::Insult)] {
+            assert_eq!(question(head), REMOVAL_QUESTION, "{}", head.name());
+        }
+        assert_eq!(question(Head::Offensive), [Head::Offensive]);
+    }
 
     const TWEETS: &str = concat!(
         "id\ttweet\r\n",
