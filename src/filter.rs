@@ -304,6 +304,35 @@ mod tests {
         parent_dir(&default_config_path()).unwrap()
     }
 
+    /// The checker a config file with `text` loads (paths in it absolute).
+    fn load_config_text(text: &str) -> anyhow::Result<Checker> {
+        let dir = tempfile::tempdir()?;
+        let config = dir.path().join("shieldbot.toml");
+        std::fs::write(&config, text)?;
+        load_checker(Some(&config))
+    }
+
+    /// The rows of one corpus file of the validation split, or of all of them (`None`).
+    fn validation_rows(file: Option<&str>) -> Vec<shieldbot_core::scorer::dataset::CorpusRow> {
+        let dir = shipped_dir().join("../data/corpus/validation");
+        let paths: Vec<PathBuf> = match file {
+            Some(name) => vec![dir.join(name)],
+            None => std::fs::read_dir(dir)
+                .unwrap()
+                .map(|entry| entry.unwrap().path())
+                .collect(),
+        };
+        paths
+            .iter()
+            .flat_map(|path| {
+                shieldbot_core::scorer::dataset::parse_corpus(
+                    &std::fs::read_to_string(path).unwrap(),
+                )
+                .unwrap()
+            })
+            .collect()
+    }
+
     /// The error a `[filter]` config text gives, as text.
     fn config_error(text: &str) -> String {
         filter_config_from_toml(text, "c.toml")
@@ -341,16 +370,13 @@ mod tests {
 
     #[test]
     fn model_thresholds_come_from_the_model_times_the_factors() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("shieldbot.toml");
         let model = shipped_dir().join("model/shieldbot.model");
         let text = format!(
             "[filter]\nmodel = {:?}\nmodel_thresholds = true\nmodel_abusive_factor = 2.0\n\
              model_category_factor = 1.5\nmodel_threat_factor = 0.5\n",
             model.display().to_string()
         );
-        std::fs::write(&config, text).unwrap();
-        let policy = load_checker(Some(&config)).unwrap().policy().clone();
+        let policy = load_config_text(&text).unwrap().policy().clone();
         let model = crate::model_file::load_model(&model).unwrap();
         let abusive = (model.threshold(Head::Abusive) * 2.0).min(1.0);
         assert!((policy.abusive_threshold - abusive).abs() < 1e-6);
@@ -382,11 +408,7 @@ mod tests {
         let fast =
             crate::model_file::load_model(&shipped_dir().join("model/shieldbot.model")).unwrap();
         let fast_only = checker.with_scorer(Some(Arc::new(fast) as Arc<dyn Scorer>));
-        let corpus = shipped_dir().join("../data/corpus/validation/abuse-04.tsv");
-        let rows = shieldbot_core::scorer::dataset::parse_corpus(
-            &std::fs::read_to_string(corpus).unwrap(),
-        )
-        .unwrap();
+        let rows = validation_rows(Some("abuse-04.tsv"));
         let context = shieldbot_core::policy::Context::default();
         let reread = rows
             .iter()
@@ -421,11 +443,7 @@ mod tests {
         // `@user` from OLID's mostly harmless tweets; before the scorers read messages without
         // their mentions, half the threats below were kept once a mention was put in front.
         let checker = load_checker(None).unwrap();
-        let corpus = shipped_dir().join("../data/corpus/validation/abuse-70.tsv");
-        let rows = shieldbot_core::scorer::dataset::parse_corpus(
-            &std::fs::read_to_string(corpus).unwrap(),
-        )
-        .unwrap();
+        let rows = validation_rows(Some("abuse-70.tsv"));
         let context = shieldbot_core::policy::Context::default();
         let changed: Vec<&str> = rows
             .iter()
@@ -450,16 +468,13 @@ mod tests {
         // The must-keep rows of the validation split that a figurative rule removes when the
         // shipped pack judges alone ("a dead man walking in that job"): with the shipped scorer
         // the rule leaves them to it, which keeps them.
-        let dir = tempfile::tempdir().unwrap();
-        let rules_only = dir.path().join("shieldbot.toml");
         let pack = shipped_dir().join("rules/default.toml");
         let text = format!(
             "[filter]\nrule_packs = [{:?}]\n",
             pack.display().to_string()
         );
-        std::fs::write(&rules_only, text).unwrap();
         let (alone, shipped) = (
-            load_checker(Some(&rules_only)).unwrap(),
+            load_config_text(&text).unwrap(),
             load_checker(None).unwrap(),
         );
         let context = shieldbot_core::policy::Context::default();
@@ -469,15 +484,10 @@ mod tests {
                     if rule.starts_with("threat.figurative"))
             })
         };
-        let mut rows = Vec::new();
-        let validation = shipped_dir().join("../data/corpus/validation");
-        for entry in std::fs::read_dir(validation).unwrap() {
-            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-            let parsed = shieldbot_core::scorer::dataset::parse_corpus(&text).unwrap();
-            rows.extend(parsed.into_iter().filter(|r| !r.abuse));
-        }
+        let rows = validation_rows(None);
         let figures: Vec<&str> = rows
             .iter()
+            .filter(|r| !r.abuse)
             .map(|r| r.text.as_str())
             .filter(|text| {
                 let verdict = alone.check(text, &context).verdict;

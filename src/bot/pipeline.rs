@@ -37,13 +37,12 @@ const QUICK_PLACES: usize = 8;
 /// place without holding a thread. Judging is microseconds, but a message the encoder must
 /// re-read holds its thread for the read or the wait for it (`[filter.cascade]`); unbounded, a
 /// raid of 1,000 msg/s grew the pool to hundreds of threads that starved the runtime's workers
-/// (README, "The bot under load"). So: the encoder's readers (`max_parallel`), its two waiting
-/// lines (`max_waiting` each, usual and established regulars), and [`QUICK_PLACES`] more, so
-/// that a full queue at the encoder never holds up a message the fast model is sure about.
+/// (README, "The bot under load"). So: every caller the encoder's queue can hold
+/// ([`CascadeSettings::callers_held_at_most`]) and [`QUICK_PLACES`] more, so that a full queue
+/// at the encoder never holds up a message the fast model is sure about.
 fn judged_at_once(cascade: &CascadeSettings) -> usize {
     cascade
-        .max_parallel
-        .saturating_add(cascade.max_waiting.saturating_mul(2))
+        .callers_held_at_most()
         .saturating_add(QUICK_PLACES)
         .min(tokio::sync::Semaphore::MAX_PERMITS)
 }

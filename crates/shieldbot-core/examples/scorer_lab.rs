@@ -132,22 +132,17 @@ fn main() {
             let d = deep::train(&splits.train, params.features, epochs, lr);
             let secs = t.elapsed().as_secs_f32();
             use shieldbot_core::scorer::metrics::roc_auc;
-            let fold = |t: &str| {
-                shieldbot_core::normalise::normalise(t)
-                    .folded_for_scoring()
-                    .into_owned()
-            };
             let te: Vec<(f32, f32, bool)> = sources
                 .tweeteval_offensive_validation
                 .iter()
-                .map(|(t, y)| (model.logits(&fold(t))[8], d.logits(t)[8], *y))
+                .map(|(t, y)| (model.logits(&scoring_text(t))[8], d.logits(t)[8], *y))
                 .collect();
             let cv: Vec<(f32, f32, bool)> = sources
                 .corpus_validation
                 .iter()
                 .map(|r| {
                     (
-                        model.logits(&fold(&r.text))[0],
+                        model.logits(&scoring_text(&r.text))[0],
                         d.logits(&r.text)[0],
                         r.abuse,
                     )
@@ -181,9 +176,7 @@ fn main() {
         }
         if let Ok(file) = std::env::var("LAB_PROBE") {
             for line in read(&file).lines() {
-                let f = shieldbot_core::normalise::normalise(line)
-                    .folded_for_scoring()
-                    .into_owned();
+                let f = scoring_text(line);
                 let z = model.logits(&f);
                 let p = model.probabilities(&f);
                 println!(
@@ -221,8 +214,15 @@ fn main() {
     }
 }
 
+/// The text the scorers read for `text` (as `shieldbot train` and the bot fold it).
+fn scoring_text(text: &str) -> String {
+    shieldbot_core::normalise::normalise(text)
+        .folded_for_scoring()
+        .into_owned()
+}
+
 fn score(model: &Model, text: &str) -> [f32; 9] {
-    model.probabilities(&shieldbot_core::normalise::normalise(text).folded_for_scoring())
+    model.probabilities(&scoring_text(text))
 }
 
 fn report(name: &str, model: &Model, s: &Sources, held: &[OlidRow], test: &[CorpusRow], secs: f32) {
@@ -309,14 +309,7 @@ fn report(name: &str, model: &Model, s: &Sources, held: &[OlidRow], test: &[Corp
 #[allow(dead_code)]
 pub fn speed(model: &Model, texts: &[String]) {
     use shieldbot_core::scorer::features::for_each_feature;
-    let folded: Vec<String> = texts
-        .iter()
-        .map(|t| {
-            shieldbot_core::normalise::normalise(t)
-                .folded_for_scoring()
-                .into_owned()
-        })
-        .collect();
+    let folded: Vec<String> = texts.iter().map(|t| scoring_text(t)).collect();
     let n = folded.len() as f64;
     let (mut feat, mut full, mut total, mut acc) = (f64::MAX, f64::MAX, 0usize, 0f32);
     for _ in 0..40 {

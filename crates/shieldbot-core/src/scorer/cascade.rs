@@ -81,6 +81,14 @@ impl Default for CascadeSettings {
 const MAX_THREADS: usize = 1024;
 
 impl CascadeSettings {
+    /// The most callers the encoder's queue can hold blocked at once: `max_parallel` readers
+    /// and `max_waiting` waiters in each of its two lines (usual and established regulars).
+    /// Each holds its thread for the read or the wait.
+    pub fn callers_held_at_most(&self) -> usize {
+        self.max_parallel
+            .saturating_add(self.max_waiting.saturating_mul(2))
+    }
+
     /// A problem with these settings, for the config loader to report.
     pub fn validate(&self) -> Result<(), String> {
         let in_unit = |x: f32| (0.0..=1.0).contains(&x);
