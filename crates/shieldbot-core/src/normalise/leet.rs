@@ -14,9 +14,35 @@ fn in_token(c: char) -> bool {
     c.is_alphanumeric() || is_leet_symbol(c)
 }
 
+/// Currencies written as letters before the amount: rand ("R300"), rupees ("Rs500"), naira
+/// ("N5000"), Kenyan shillings ("KSh2000"), ringgit ("RM50").
+const CURRENCY_LETTERS: [&str; 5] = ["r", "rs", "n", "ksh", "rm"];
+
+/// A currency's letters and then at least three digits: "R300" is rand, not "rzoo". Two digits
+/// stay leet, because short leet words are written that way ("r47" is "rat", "n00b").
+fn is_lettered_amount(token: &[Unit]) -> bool {
+    let letters = token.iter().take_while(|u| u.ch.is_alphabetic()).count();
+    let code: String = token[..letters]
+        .iter()
+        .flat_map(|u| u.ch.to_lowercase())
+        .collect();
+    let amount = &token[letters..];
+    let digits = amount.iter().take_while(|u| u.ch.is_ascii_digit()).count();
+    let unit: String = amount[digits..]
+        .iter()
+        .flat_map(|u| u.ch.to_lowercase())
+        .collect();
+    CURRENCY_LETTERS.contains(&code.as_str())
+        && digits >= 3
+        && matches!(unit.as_str(), "" | "k" | "m" | "bn" | "tn")
+}
+
 /// Number-like tokens that are not leet: "1st", "10pm", "221b", "90s", and amounts of money
-/// ("$400m", "€5bn": a leading currency sign is not a letter).
+/// ("$400m", "€5bn", "R300": a leading currency sign or code is not a word).
 fn is_number_with_suffix(token: &[Unit]) -> bool {
+    if is_lettered_amount(token) {
+        return true;
+    }
     if let Some((_, amount)) = token
         .split_first()
         .filter(|(u, _)| matches!(u.ch, '$' | '€'))
@@ -226,6 +252,12 @@ mod tests {
             "it cost $400m, then €5bn and 2.5bn more"
         );
         assert_eq!(decoded("$37up $11my"), "setup sllmy");
+        assert_eq!(
+            decoded("R300 million, Rs5000, N50000k, KSh2000, RM150"),
+            "R300 million, Rs5000, N50000k, KSh2000, RM150"
+        );
+        // Two digits are still leet: short words are written that way.
+        assert_eq!(decoded("r47 r07 n00b"), "rat rot noob");
     }
 
     #[test]
