@@ -3,7 +3,7 @@
 //! end-to-end proof on the local server is `tests/pileon_scenarios.rs`.)
 
 use shieldbot::bot::incoming::{Arrival, Incoming};
-use shieldbot::bot::shield::{AlertRoute, DueSummary};
+use shieldbot::bot::shield::{AlertRoute, DueSummary, SAVED_SHIELD_KEY};
 use shieldbot::bot::{BotEvent, ShieldError, Shields};
 use shieldbot::clock::{Clock, ManualClock};
 use shieldbot::config::Config;
@@ -84,6 +84,14 @@ fn setup_with(pileon: &str) -> Setup {
         store,
         _dir: dir,
     }
+}
+
+/// What a restarted bot builds: new `Shields` on the same store and clock.
+fn restarted(s: &Setup) -> (Arc<Shields>, broadcast::Receiver<BotEvent>) {
+    let (sender, events) = broadcast::channel(1024);
+    let clock: Arc<dyn Clock> = Arc::new(s.clock.clone());
+    let shields = Shields::new(&config(""), s.store.clone(), sender, clock);
+    (Arc::new(shields), events)
 }
 
 fn shield_changes(events: &mut broadcast::Receiver<BotEvent>) -> Vec<ShieldTransition> {
@@ -200,6 +208,68 @@ async fn manual_controls_validate_and_record() {
         ]
     ));
     assert_eq!(audit_actions(&s.store), ["shield_up", "shield_down"]);
+}
+
+#[tokio::test]
+async fn a_restart_resumes_a_running_shield_up_and_reports_one_that_ran_out_while_down() {
+    let s = setup();
+    let up = s
+        .shields
+        .raise(GUILD, Duration::from_secs(1800), Some(300))
+        .unwrap();
+
+    // Restarted ten minutes in: the same shield-up, holding new members, not announced again.
+    s.clock.set_ms(T0 + 10 * 60_000);
+    let (after_crash, mut events) = restarted(&s);
+    assert_eq!(after_crash.status(GUILD), Some(up.clone()));
+    let new_member = user(T0 - 500 * DAY, 7);
+    let facts = after_crash.observe(
+        &[PERSON],
+        &message(new_member, T0 - 3_600_000, T0 + 10 * 60_000),
+    );
+    assert!(facts.shield_up && facts.shield_hold);
+    assert!(shield_changes(&mut events).is_empty());
+    assert_eq!(audit_actions(&s.store), ["shield_up"]);
+
+    // Down past its end: the next run reports it expired at its first tick, and clears it.
+    s.clock.set_ms(up.until_ms + 60_000);
+    let (late, mut events) = restarted(&s);
+    assert!(late.status(GUILD).is_none());
+    late.expire_due();
+    let changes = shield_changes(&mut events);
+    assert_eq!(changes, [ShieldTransition::Expired { was: up }]);
+    assert_eq!(audit_actions(&s.store), ["shield_up", "shield_down"]);
+    assert_eq!(s.store.setting(GUILD, SAVED_SHIELD_KEY).unwrap(), None);
+    let (again, mut events) = restarted(&s);
+    again.expire_due();
+    assert!(again.status(GUILD).is_none() && shield_changes(&mut events).is_empty());
+
+    // Lowered by a helper: nothing to resume.
+    again
+        .raise(GUILD, Duration::from_secs(600), Some(300))
+        .unwrap();
+    assert!(again.lower(GUILD, Some(300)).unwrap().is_some());
+    let (lowered, _) = restarted(&s);
+    assert!(lowered.status(GUILD).is_none());
+}
+
+#[tokio::test]
+async fn a_pile_ons_extension_of_the_shield_survives_a_restart_to_within_a_minute() {
+    let s = setup();
+    // Fresh accounts every 5 s for three minutes: the shield goes up, and each one extends it.
+    for i in 0..36 {
+        let at = T0 + i * 5_000;
+        let raider = user(at - DAY / 2, 1000 + i as u64);
+        s.shields
+            .observe(&[PERSON], &message(raider, at - 60_000, at));
+    }
+    let live = s.shields.status(GUILD).expect("no shield-up");
+    assert!(live.until_ms - live.since_ms >= 30 * 60_000 + 60_000, "{live:?}");
+    let (after_crash, _) = restarted(&s);
+    let resumed = after_crash.status(GUILD).expect("not resumed");
+    assert_eq!((resumed.since_ms, &resumed.cause), (live.since_ms, &live.cause));
+    assert!(resumed.until_ms > live.since_ms + 30 * 60_000, "extension not saved");
+    assert!(live.until_ms - resumed.until_ms < 60_000, "{resumed:?} vs {live:?}");
 }
 
 fn due(moment: SummaryMoment, items: &[u64]) -> Vec<DueSummary> {

@@ -21,6 +21,14 @@
 //! bot's `Pacer` like every other call (a shield goes up in the middle of a raid, when the
 //! rate limits are tightest).
 //!
+//! # Across restarts
+//! A running shield-up is saved in the store (the runtime setting [`SAVED_SHIELD_KEY`]) when it
+//! goes up, when a pile-on extends it by a minute or more, and cleared when it comes down. A
+//! bot restarted in the middle of a raid takes it up again at start-up: its detectors start
+//! from nothing and need their baseline period before they could raise it anew. A shield whose
+//! time ran out while the bot was down is reported as expired at the first tick, so helpers
+//! still hear that it ended.
+//!
 //! # For slash commands
 //! [`Shields::raise`] / [`Shields::lower`] / [`Shields::status`] are what `/shield shieldup
 //! <duration>` and `/shield shielddown` call ([`crate::bot::BotHandle::shields`] hands out the
@@ -51,6 +59,13 @@ const SEEN_AUTHORS_CAPACITY: usize = 200_000;
 
 /// How often the ticker looks for shields whose time has run out.
 const TICK: Duration = Duration::from_secs(1);
+
+/// The runtime setting (per guild) holding the running shield-up, for a restart to resume.
+pub const SAVED_SHIELD_KEY: &str = "pileon.shield_up";
+
+/// A pile-on's extension of the running shield-up is saved once it adds this much: saving every
+/// extension would write a chained setting for every message of a raid.
+const SAVE_EXTENSION_MS: i64 = 60_000;
 
 /// What pile-on defence adds to one message's judgement.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -135,11 +150,34 @@ struct GuildShield {
     folded: BTreeSet<u64>,
     /// When the folding began or the last summary went out while the shield was up.
     summary_since: Option<Instant>,
+    /// The shield-up as last saved in the store.
+    saved: Option<ShieldUp>,
 }
 
 impl GuildShield {
     fn config(&self) -> &PileonConfig {
         &self.guild.pileon
+    }
+
+    /// What the store must now hold for this guild's shield, when that differs from what was
+    /// last saved: `Some(None)` to clear it. Marks it saved.
+    fn unsaved(&mut self) -> Option<Option<ShieldUp>> {
+        let raised = self.shield.raised();
+        let stale = match (raised, &self.saved) {
+            (None, None) => false,
+            (Some(up), Some(saved)) => {
+                up.since_ms != saved.since_ms
+                    || up.cause != saved.cause
+                    || up.until_ms < saved.until_ms
+                    || up.until_ms - saved.until_ms >= SAVE_EXTENSION_MS
+            }
+            _ => true,
+        };
+        if !stale {
+            return None;
+        }
+        self.saved = raised.cloned();
+        Some(self.saved.clone())
     }
 }
 
@@ -164,10 +202,11 @@ impl Shields {
             .guilds
             .iter()
             .map(|g| {
+                let saved = saved_shield(&store, g.id);
                 let state = GuildShield {
                     guild: g.clone(),
                     detectors: HashMap::new(),
-                    shield: Shield::new(),
+                    shield: saved.clone().map_or_else(Shield::new, Shield::resumed),
                     seen_authors: HashSet::new(),
                     latest_ms: i64::MIN,
                     watching_since_ms: None,
@@ -175,6 +214,7 @@ impl Shields {
                     immediate_alerts: 0,
                     folded: BTreeSet::new(),
                     summary_since: None,
+                    saved,
                 };
                 (g.id, Mutex::new(state))
             })
@@ -288,7 +328,9 @@ impl Shields {
             state.held += 1;
         }
         let guild = state.guild.clone();
+        let unsaved = state.unsaved();
         drop(state);
+        self.save(&guild, unsaved);
         for change in changes {
             self.announce(&guild, change);
         }
@@ -320,7 +362,9 @@ impl Shields {
         state.held = 0;
         state.immediate_alerts = 0;
         let guild = state.guild.clone();
+        let unsaved = state.unsaved();
         drop(state);
+        self.save(&guild, unsaved);
         let ShieldTransition::Raised(up) = &transition else {
             unreachable!("Shield::raise always raises")
         };
@@ -347,7 +391,9 @@ impl Shields {
         };
         let change = self.finish(&mut state, lowered);
         let guild = state.guild.clone();
+        let unsaved = state.unsaved();
         drop(state);
+        self.save(&guild, unsaved);
         let was = match &change.transition {
             ShieldTransition::Lowered { was, .. } => Some(was.clone()),
             _ => None,
@@ -375,7 +421,9 @@ impl Shields {
             };
             let change = self.finish(&mut state, expired);
             let guild = state.guild.clone();
+            let unsaved = state.unsaved();
             drop(state);
+            self.save(&guild, unsaved);
             self.announce(&guild, change);
         }
     }
@@ -511,6 +559,18 @@ impl Shields {
         });
     }
 
+    /// Write what [`GuildShield::unsaved`] found (nothing when `None`). A failed write is
+    /// logged: the shield itself still works, only a restart would not resume it.
+    fn save(&self, guild: &GuildConfig, unsaved: Option<Option<ShieldUp>>) {
+        let Some(up) = unsaved else {
+            return;
+        };
+        let value = up.map_or(serde_json::Value::Null, |up| shield_up_json(guild, &up));
+        if let Err(err) = self.store.put_setting(guild.id, SAVED_SHIELD_KEY, value, None) {
+            tracing::error!(guild = guild.id, error = %err, "cannot save the shield-up state");
+        }
+    }
+
     /// Record the change (audit line), publish it, and alert helpers in the background.
     fn announce(&self, guild: &GuildConfig, change: ShieldChange) {
         let (action, actor, detail) = audit_entry(guild, &change);
@@ -555,38 +615,83 @@ impl Shields {
     }
 }
 
+/// A shield-up as the audit line's detail and the saved setting write it.
+fn shield_up_json(guild: &GuildConfig, up: &ShieldUp) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "guild_id": guild.id,
+        "since_ms": up.since_ms,
+        "until_ms": up.until_ms,
+    });
+    match &up.cause {
+        ShieldCause::PileOn {
+            person_id,
+            in_window,
+            fresh_in_window,
+            baseline_per_window,
+        } => {
+            v["cause"] = "pile_on".into();
+            v["person_id"] = (*person_id).into();
+            v["in_window"] = (*in_window).into();
+            v["fresh_in_window"] = (*fresh_in_window).into();
+            v["baseline_per_window"] = f64::from(*baseline_per_window).into();
+            v["window_secs"] = guild.pileon.window_secs.into();
+        }
+        ShieldCause::Manual { by } => {
+            v["cause"] = "manual".into();
+            v["by"] = (*by).into();
+        }
+    }
+    v
+}
+
+/// Read back what [`shield_up_json`] wrote; `None` for anything else.
+fn shield_up_from_json(v: &serde_json::Value) -> Option<ShieldUp> {
+    let count = |key: &str| v[key].as_u64().and_then(|n| u32::try_from(n).ok());
+    let cause = match v["cause"].as_str()? {
+        "pile_on" => ShieldCause::PileOn {
+            person_id: v["person_id"].as_u64()?,
+            in_window: count("in_window")?,
+            fresh_in_window: count("fresh_in_window")?,
+            // f32 is the detector's own precision; the value only feeds the alert's wording.
+            baseline_per_window: v["baseline_per_window"].as_f64()? as f32,
+        },
+        "manual" => ShieldCause::Manual {
+            by: v["by"].as_u64(),
+        },
+        _ => return None,
+    };
+    Some(ShieldUp {
+        since_ms: v["since_ms"].as_i64()?,
+        until_ms: v["until_ms"].as_i64()?,
+        cause,
+    })
+}
+
+/// The shield-up an earlier run saved for a guild. An unreadable one is logged and dropped:
+/// starting with the shield down is what a bot without the saved state would do.
+fn saved_shield(store: &Store, guild_id: u64) -> Option<ShieldUp> {
+    match store.setting(guild_id, SAVED_SHIELD_KEY) {
+        Ok(Some(value)) => {
+            let up = shield_up_from_json(&value);
+            if up.is_none() {
+                tracing::warn!(guild_id, %value, "ignoring an unreadable saved shield-up");
+            }
+            up
+        }
+        Ok(None) => None,
+        Err(err) => {
+            tracing::error!(guild_id, error = %err, "cannot read the saved shield-up");
+            None
+        }
+    }
+}
+
 /// The audit line for a change: action, actor and detail (what the digest shows).
 fn audit_entry(
     guild: &GuildConfig,
     change: &ShieldChange,
 ) -> (&'static str, Option<u64>, serde_json::Value) {
-    let up_json = |up: &ShieldUp| {
-        let mut v = serde_json::json!({
-            "guild_id": guild.id,
-            "since_ms": up.since_ms,
-            "until_ms": up.until_ms,
-        });
-        match &up.cause {
-            ShieldCause::PileOn {
-                person_id,
-                in_window,
-                fresh_in_window,
-                baseline_per_window,
-            } => {
-                v["cause"] = "pile_on".into();
-                v["person_id"] = (*person_id).into();
-                v["in_window"] = (*in_window).into();
-                v["fresh_in_window"] = (*fresh_in_window).into();
-                v["baseline_per_window"] = f64::from(*baseline_per_window).into();
-                v["window_secs"] = guild.pileon.window_secs.into();
-            }
-            ShieldCause::Manual { by } => {
-                v["cause"] = "manual".into();
-                v["by"] = (*by).into();
-            }
-        }
-        v
-    };
+    let up_json = |up: &ShieldUp| shield_up_json(guild, up);
     match &change.transition {
         ShieldTransition::Raised(up) => {
             let actor = match up.cause {

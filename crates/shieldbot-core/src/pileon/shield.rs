@@ -59,6 +59,18 @@ impl Shield {
         Shield::default()
     }
 
+    /// A shield-up saved by an earlier run, taken up again at start-up. It ends through
+    /// [`Shield::tick`] like any other, also when its time ran out while the bot was down.
+    pub fn resumed(up: ShieldUp) -> Shield {
+        Shield { up: Some(up) }
+    }
+
+    /// The raised shield, whether or not its time has run out by now (what a restart carries
+    /// over until the expiry has been reported).
+    pub fn raised(&self) -> Option<&ShieldUp> {
+        self.up.as_ref()
+    }
+
     /// The raised shield, if it is up at `now_ms`.
     pub fn current(&self, now_ms: i64) -> Option<&ShieldUp> {
         self.up.as_ref().filter(|up| up.until_ms > now_ms)
