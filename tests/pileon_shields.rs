@@ -264,12 +264,24 @@ async fn a_pile_ons_extension_of_the_shield_survives_a_restart_to_within_a_minut
             .observe(&[PERSON], &message(raider, at - 60_000, at));
     }
     let live = s.shields.status(GUILD).expect("no shield-up");
-    assert!(live.until_ms - live.since_ms >= 30 * 60_000 + 60_000, "{live:?}");
+    assert!(
+        live.until_ms - live.since_ms >= 30 * 60_000 + 60_000,
+        "{live:?}"
+    );
     let (after_crash, _) = restarted(&s);
     let resumed = after_crash.status(GUILD).expect("not resumed");
-    assert_eq!((resumed.since_ms, &resumed.cause), (live.since_ms, &live.cause));
-    assert!(resumed.until_ms > live.since_ms + 30 * 60_000, "extension not saved");
-    assert!(live.until_ms - resumed.until_ms < 60_000, "{resumed:?} vs {live:?}");
+    assert_eq!(
+        (resumed.since_ms, &resumed.cause),
+        (live.since_ms, &live.cause)
+    );
+    assert!(
+        resumed.until_ms > live.since_ms + 30 * 60_000,
+        "extension not saved"
+    );
+    assert!(
+        live.until_ms - resumed.until_ms < 60_000,
+        "{resumed:?} vs {live:?}"
+    );
 }
 
 fn due(moment: SummaryMoment, items: &[u64]) -> Vec<DueSummary> {

@@ -566,7 +566,10 @@ impl Shields {
             return;
         };
         let value = up.map_or(serde_json::Value::Null, |up| shield_up_json(guild, &up));
-        if let Err(err) = self.store.put_setting(guild.id, SAVED_SHIELD_KEY, value, None) {
+        if let Err(err) = self
+            .store
+            .put_setting(guild.id, SAVED_SHIELD_KEY, value, None)
+        {
             tracing::error!(guild = guild.id, error = %err, "cannot save the shield-up state");
         }
     }
