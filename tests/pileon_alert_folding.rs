@@ -239,13 +239,15 @@ async fn folded_threats_owed_when_the_bot_stops_are_summarised_by_the_next_start
     let folded: BTreeSet<u64> = owed.iter().map(|t| t.record_id.0).collect();
     drop(store);
 
-    // The next start, with the channel working again, owes and delivers them.
+    // The next start, with the channel working again, resumes the hour's shield-up and owes
+    // and delivers them.
     town.server.clear_rest_faults();
     let (bot, store) = start(&town, &store_dir).await;
     poll_until("alerts still owed after the restart", || {
         store.pending_alerts().unwrap().is_empty()
     })
     .await;
+    assert!(bot.shields().status(town.guild).is_some(), "not resumed");
     bot.shutdown().await.unwrap();
 
     let channel = texts_in(&town.server, town.helpers_channel);
@@ -254,7 +256,12 @@ async fn folded_threats_owed_when_the_bot_stops_are_summarised_by_the_next_start
         .filter(|t| t.starts_with("**Pile-on summary**"))
         .collect();
     assert!(!summaries.is_empty());
-    assert!(summaries[0].contains("which has ended"), "{}", summaries[0]);
+    // The shield is still up after the restart, so this is not the final summary.
+    assert!(
+        summaries[0].contains("while shield-up is on"),
+        "{}",
+        summaries[0]
+    );
     let mut reported: Vec<u64> = channel.iter().flat_map(|t| items_reported(t)).collect();
     reported.sort_unstable();
     let mut want: Vec<u64> = folded.iter().copied().collect();

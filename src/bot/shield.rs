@@ -159,9 +159,11 @@ impl GuildShield {
         &self.guild.pileon
     }
 
-    /// What the store must now hold for this guild's shield, when that differs from what was
-    /// last saved: `Some(None)` to clear it. Marks it saved.
-    fn unsaved(&mut self) -> Option<Option<ShieldUp>> {
+    /// Save the shield in the store when it differs from what was last saved. Called with the
+    /// guild's lock held, so that two changes in quick succession reach the store in their
+    /// order (such writes are rare: transitions, and extensions of a minute or more). A failed
+    /// write is logged: the shield itself still works, only a restart would not resume it.
+    fn save_if_changed(&mut self, store: &Store) {
         let raised = self.shield.raised();
         let stale = match (raised, &self.saved) {
             (None, None) => false,
@@ -174,10 +176,15 @@ impl GuildShield {
             _ => true,
         };
         if !stale {
-            return None;
+            return;
         }
         self.saved = raised.cloned();
-        Some(self.saved.clone())
+        let value = self.saved.as_ref().map_or(serde_json::Value::Null, |up| {
+            shield_up_json(&self.guild, up)
+        });
+        if let Err(err) = store.put_setting(self.guild.id, SAVED_SHIELD_KEY, value, None) {
+            tracing::error!(guild = self.guild.id, error = %err, "cannot save the shield-up state");
+        }
     }
 }
 
@@ -328,9 +335,8 @@ impl Shields {
             state.held += 1;
         }
         let guild = state.guild.clone();
-        let unsaved = state.unsaved();
+        state.save_if_changed(&self.store);
         drop(state);
-        self.save(&guild, unsaved);
         for change in changes {
             self.announce(&guild, change);
         }
@@ -362,9 +368,8 @@ impl Shields {
         state.held = 0;
         state.immediate_alerts = 0;
         let guild = state.guild.clone();
-        let unsaved = state.unsaved();
+        state.save_if_changed(&self.store);
         drop(state);
-        self.save(&guild, unsaved);
         let ShieldTransition::Raised(up) = &transition else {
             unreachable!("Shield::raise always raises")
         };
@@ -391,9 +396,8 @@ impl Shields {
         };
         let change = self.finish(&mut state, lowered);
         let guild = state.guild.clone();
-        let unsaved = state.unsaved();
+        state.save_if_changed(&self.store);
         drop(state);
-        self.save(&guild, unsaved);
         let was = match &change.transition {
             ShieldTransition::Lowered { was, .. } => Some(was.clone()),
             _ => None,
@@ -421,9 +425,8 @@ impl Shields {
             };
             let change = self.finish(&mut state, expired);
             let guild = state.guild.clone();
-            let unsaved = state.unsaved();
+            state.save_if_changed(&self.store);
             drop(state);
-            self.save(&guild, unsaved);
             self.announce(&guild, change);
         }
     }
@@ -557,21 +560,6 @@ impl Shields {
                 tracing::error!(error = %err, "cannot record a shield-up timeout");
             }
         });
-    }
-
-    /// Write what [`GuildShield::unsaved`] found (nothing when `None`). A failed write is
-    /// logged: the shield itself still works, only a restart would not resume it.
-    fn save(&self, guild: &GuildConfig, unsaved: Option<Option<ShieldUp>>) {
-        let Some(up) = unsaved else {
-            return;
-        };
-        let value = up.map_or(serde_json::Value::Null, |up| shield_up_json(guild, &up));
-        if let Err(err) = self
-            .store
-            .put_setting(guild.id, SAVED_SHIELD_KEY, value, None)
-        {
-            tracing::error!(guild = guild.id, error = %err, "cannot save the shield-up state");
-        }
     }
 
     /// Record the change (audit line), publish it, and alert helpers in the background.
