@@ -251,6 +251,12 @@ async fn folded_threats_owed_when_the_bot_stops_are_summarised_by_the_next_start
     bot.shutdown().await.unwrap();
 
     let channel = texts_in(&town.server, town.helpers_channel);
+    // The resumed shield-up is not announced a second time.
+    let raised = channel
+        .iter()
+        .filter(|t| t.starts_with("**Shield-up ON**"))
+        .count();
+    assert_eq!(raised, 1, "{channel:#?}");
     let summaries: Vec<&String> = channel
         .iter()
         .filter(|t| t.starts_with("**Pile-on summary**"))

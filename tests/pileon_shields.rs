@@ -70,13 +70,7 @@ fn setup_with(pileon: &str) -> Setup {
     let shared_clock: Arc<dyn Clock> = Arc::new(clock.clone());
     let store =
         Store::open_with_clock(dir.path().join("store"), Arc::clone(&shared_clock)).unwrap();
-    let (sender, events) = broadcast::channel(1024);
-    let shields = Arc::new(Shields::new(
-        &config(pileon),
-        store.clone(),
-        sender,
-        shared_clock,
-    ));
+    let (shields, events) = shields_on(pileon, &store, &clock);
     Setup {
         shields,
         clock,
@@ -86,12 +80,21 @@ fn setup_with(pileon: &str) -> Setup {
     }
 }
 
+/// `Shields` for the guild with `pileon` settings on `store`, and its events.
+fn shields_on(
+    pileon: &str,
+    store: &Store,
+    clock: &ManualClock,
+) -> (Arc<Shields>, broadcast::Receiver<BotEvent>) {
+    let (sender, events) = broadcast::channel(1024);
+    let clock: Arc<dyn Clock> = Arc::new(clock.clone());
+    let shields = Shields::new(&config(pileon), store.clone(), sender, clock);
+    (Arc::new(shields), events)
+}
+
 /// What a restarted bot builds: new `Shields` on the same store and clock.
 fn restarted(s: &Setup) -> (Arc<Shields>, broadcast::Receiver<BotEvent>) {
-    let (sender, events) = broadcast::channel(1024);
-    let clock: Arc<dyn Clock> = Arc::new(s.clock.clone());
-    let shields = Shields::new(&config(""), s.store.clone(), sender, clock);
-    (Arc::new(shields), events)
+    shields_on("", &s.store, &s.clock)
 }
 
 fn shield_changes(events: &mut broadcast::Receiver<BotEvent>) -> Vec<ShieldTransition> {

@@ -682,24 +682,23 @@ fn audit_entry(
     guild: &GuildConfig,
     change: &ShieldChange,
 ) -> (&'static str, Option<u64>, serde_json::Value) {
-    let up_json = |up: &ShieldUp| shield_up_json(guild, up);
     match &change.transition {
         ShieldTransition::Raised(up) => {
             let actor = match up.cause {
                 ShieldCause::Manual { by } => by,
                 ShieldCause::PileOn { .. } => None,
             };
-            ("shield_up", actor, up_json(up))
+            ("shield_up", actor, shield_up_json(guild, up))
         }
         ShieldTransition::Lowered { was, at_ms, by } => {
-            let mut v = up_json(was);
+            let mut v = shield_up_json(guild, was);
             v["ended"] = "lowered".into();
             v["ended_ms"] = (*at_ms).into();
             v["held"] = change.held.into();
             ("shield_down", *by, v)
         }
         ShieldTransition::Expired { was } => {
-            let mut v = up_json(was);
+            let mut v = shield_up_json(guild, was);
             v["ended"] = "expired".into();
             v["ended_ms"] = was.until_ms.into();
             v["held"] = change.held.into();
