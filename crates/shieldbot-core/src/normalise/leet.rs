@@ -26,15 +26,18 @@ fn is_lettered_amount(token: &[Unit]) -> bool {
         .iter()
         .flat_map(|u| u.ch.to_lowercase())
         .collect();
-    let amount = &token[letters..];
+    CURRENCY_LETTERS.contains(&code.as_str()) && is_amount(&token[letters..], 3)
+}
+
+/// At least `min_digits` digits and then nothing or a unit of money in any case ("400",
+/// "400m", "5BN"): what follows a currency sign or code in an amount.
+fn is_amount(amount: &[Unit], min_digits: usize) -> bool {
     let digits = amount.iter().take_while(|u| u.ch.is_ascii_digit()).count();
     let unit: String = amount[digits..]
         .iter()
         .flat_map(|u| u.ch.to_lowercase())
         .collect();
-    CURRENCY_LETTERS.contains(&code.as_str())
-        && digits >= 3
-        && matches!(unit.as_str(), "" | "k" | "m" | "bn" | "tn")
+    digits >= min_digits.max(1) && matches!(unit.as_str(), "" | "k" | "m" | "bn" | "tn")
 }
 
 /// Number-like tokens that are not leet: "1st", "10pm", "221b", "90s", and amounts of money
@@ -48,9 +51,7 @@ fn is_number_with_suffix(token: &[Unit]) -> bool {
         .filter(|(u, _)| matches!(u.ch, '$' | '€'))
     {
         // Only a number and a unit of money: "$37up" is still leet for "setup".
-        let digits = amount.iter().take_while(|u| u.ch.is_ascii_digit()).count();
-        let unit: String = amount[digits..].iter().map(|u| u.ch).collect();
-        return digits > 0 && matches!(unit.as_str(), "" | "k" | "m" | "bn" | "tn");
+        return is_amount(amount, 1);
     }
     let digits = token.iter().take_while(|u| u.ch.is_ascii_digit()).count();
     if digits == 0 {
@@ -252,6 +253,8 @@ mod tests {
             "it cost $400m, then €5bn and 2.5bn more"
         );
         assert_eq!(decoded("$37up $11my"), "setup sllmy");
+        // The unit of an amount is read in any case, after a sign as after a code.
+        assert_eq!(decoded("$400M, €5BN, R300M"), "$400M, €5BN, R300M");
         assert_eq!(
             decoded("R300 million, Rs5000, N50000k, KSh2000, RM150"),
             "R300 million, Rs5000, N50000k, KSh2000, RM150"
