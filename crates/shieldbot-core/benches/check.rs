@@ -7,7 +7,7 @@
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use shieldbot_core::check::Checker;
 use shieldbot_core::normalise::normalise;
-use shieldbot_core::policy::{Context, PolicyConfig};
+use shieldbot_core::policy::{wants_careful_reading, Context, PolicyConfig};
 use shieldbot_core::rules::{Action, CompiledRules, Rule, RulePack};
 use shieldbot_core::scorer::cascade::{Cascade, CascadeSettings, Stage};
 use shieldbot_core::scorer::encoder::Encoder;
@@ -239,6 +239,36 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // The same with the rule veto as shipped (config/shieldbot.toml: `rule_veto_below = 0.02`,
+    // `rule_veto_min_words = 10`): a message of ten words or more that a rule would remove is
+    // re-read by the encoders even when the fast model is sure, so they may veto the rule.
+    let vetoing = PolicyConfig {
+        rule_veto_below: 0.02,
+        rule_veto_min_words: 10,
+        ..PolicyConfig::default()
+    };
+    let careful = sample
+        .iter()
+        .filter(|m| {
+            let hits = whole.rules().find(m, &normalise(m));
+            wants_careful_reading(m, &hits, &vetoing)
+        })
+        .count();
+    eprintln!(
+        "rule veto: {careful} of the {} sample messages are read carefully",
+        sample.len()
+    );
+    let with_veto = Checker::new(Arc::clone(whole.rules()), whole.scorer().cloned(), vetoing);
+    group.bench_function(
+        "whole_check_with_cascade_and_rule_veto_corpus_sample",
+        |b| {
+            b.iter(|| {
+                for m in &sample {
+                    black_box(with_veto.check(black_box(m), &context));
+                }
+            })
+        },
+    );
     group.finish();
 
     // Rebuilding after a slash command adds a rule: parse + compile everything again.

@@ -2,7 +2,7 @@
 //! decide. This is what `shieldbot check` and the bot call for every message.
 
 use crate::normalise::{normalise_into, Normalised};
-use crate::policy::{decide, Context, PolicyConfig};
+use crate::policy::{decide, wants_careful_reading, Context, PolicyConfig};
 use crate::rules::{CompiledRules, RuleHit};
 use crate::scorer::{Patience, Scorer, Scores};
 use crate::verdict::Verdict;
@@ -115,10 +115,16 @@ impl Checker {
         } else {
             Patience::Usual
         };
-        let scores = self
-            .scorer
-            .as_ref()
-            .map(|s| s.score_with(normalised, patience));
+        // A message the rules would remove gets the scorer's careful reading, which may veto
+        // them (`rule_veto_below`).
+        let careful = wants_careful_reading(text, &hits, &self.policy);
+        let scores = self.scorer.as_ref().map(|s| {
+            if careful {
+                s.score_carefully(normalised, patience)
+            } else {
+                s.score_with(normalised, patience)
+            }
+        });
         let decision = decide(
             text,
             normalised.disguised_letters(),
@@ -176,6 +182,59 @@ mod tests {
     }
 
     /// A scorer that remembers the patience it was asked with.
+    /// A scorer that remembers how it was asked, and answers carefully only when asked to.
+    struct RecordsCare(std::sync::Mutex<Vec<bool>>);
+
+    impl Scorer for RecordsCare {
+        fn score(&self, _: &Normalised) -> Scores {
+            if let Ok(mut seen) = self.0.lock() {
+                seen.push(false);
+            }
+            Scores::default()
+        }
+
+        fn score_carefully(&self, _: &Normalised, _: Patience) -> Scores {
+            if let Ok(mut seen) = self.0.lock() {
+                seen.push(true);
+            }
+            Scores {
+                second_reading: Some(crate::scorer::SecondReading::default()),
+                ..Scores::default()
+            }
+        }
+    }
+
+    #[test]
+    fn a_message_the_rules_would_remove_gets_a_careful_reading_that_may_veto_them() {
+        use crate::rules::RulePack;
+        let pack = r#"
+            [[rule]]
+            id = "selfharm.kys"
+            category = "selfharm"
+            severity = 3
+            action = "quarantine"
+            keywords = ["kys"]
+        "#;
+        let rules = CompiledRules::compile(&[RulePack::from_toml_str(pack, "test").unwrap()]);
+        let scorer = Arc::new(RecordsCare(std::sync::Mutex::new(Vec::new())));
+        let policy = PolicyConfig {
+            rule_veto_below: 0.05,
+            ..PolicyConfig::default()
+        };
+        let checker = Checker::new(Arc::new(rules.unwrap()), Some(scorer.clone()), policy);
+        let context = Context::default();
+        let counter_speech = checker.check(
+            "telling a councillor to kys over a bin strike is vile",
+            &context,
+        );
+        assert_eq!(counter_speech.verdict.name(), "allow");
+        // Too short for a veto, and no rule hit: the usual reading.
+        assert!(checker.check("kys loser", &context).verdict.removes());
+        checker.check("see you at the count on Thursday night", &context);
+        let seen = scorer.0.lock().map(|s| s.clone()).unwrap_or_default();
+        assert_eq!(seen, [true, false, false]);
+    }
+
     #[derive(Default)]
     struct RecordsPatience(std::sync::Mutex<Vec<Patience>>);
 

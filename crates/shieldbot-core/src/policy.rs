@@ -11,9 +11,10 @@
 //! the `abusive` head's agreement (`category_abusive_gate`), and a rule hit inside quotation
 //! marks (someone reporting abuse) or on words with common figurative uses ("a dead man walking
 //! in that job", a rule marked `figurative`) is left to the scorer, which reads the whole
-//! message. A
-//! message that disguises its words ("k i l l", "𝕜𝕚𝕝𝕝", look-alike letters) is trusted less:
-//! its scorer thresholds are lowered (`disguise_threshold_factor`).
+//! message. So is any rule hit in a message of several words that the scorer's second stage
+//! re-read and found no abuse in (`rule_veto_below`): a rule cannot tell "kys" from "telling
+//! her to kys is vile". A message that disguises its words ("k i l l", "𝕜𝕚𝕝𝕝", look-alike
+//! letters) is trusted less: its scorer thresholds are lowered (`disguise_threshold_factor`).
 //!
 //! The `score` of a decision is one number in 0..=1 for "how abusive": the highest of the rule
 //! signal (a removing rule hit scores 0.7 / 0.85 / 0.97 for severity 1 / 2 / 3, a hit that the
@@ -147,6 +148,15 @@ pub struct PolicyConfig {
     pub disguise_min_letters: u32,
     /// Threshold multiplier (0..=1) for messages that disguise their words; 1 = no effect.
     pub disguise_threshold_factor: f32,
+    /// A rule hit is left to the scorer, as a quoted hit is, when the scorer's second stage
+    /// re-read the message and, on its own ([`Scores::second_reading`], before any mixing with
+    /// the first stage), put both its `abusive` and its `threat` probability below this, in a message of at least `rule_veto_min_words` words. A rule
+    /// cannot tell "kys" from "telling her to kys is vile"; the encoders read the whole
+    /// message. 0 = off.
+    pub rule_veto_below: f32,
+    /// See `rule_veto_below`: shorter messages keep the rules' verdict, since a few words give
+    /// the scorer too little to overrule a match ("k y s").
+    pub rule_veto_min_words: u32,
 }
 
 impl Default for PolicyConfig {
@@ -184,6 +194,8 @@ impl Default for PolicyConfig {
             short_message_factor: 1.0,
             disguise_min_letters: 3,
             disguise_threshold_factor: 1.0,
+            rule_veto_below: 0.0,
+            rule_veto_min_words: 6,
         }
     }
 }
@@ -204,6 +216,7 @@ impl PolicyConfig {
             ("shield_threshold_factor", self.shield_threshold_factor),
             ("category_abusive_gate", self.category_abusive_gate),
             ("disguise_threshold_factor", self.disguise_threshold_factor),
+            ("rule_veto_below", self.rule_veto_below),
         ];
         for (key, value) in probabilities {
             if !(0.0..=1.0).contains(&value) {
@@ -291,6 +304,11 @@ pub fn decide(
     } else {
         quoted_passages(text)
     };
+    let veto = if hits.is_empty() {
+        None
+    } else {
+        scorer_veto(text, scores, config)
+    };
     for hit in hits {
         let Some(category) = hit.category else {
             continue;
@@ -302,6 +320,7 @@ pub fn decide(
         let removes = hit.action != Action::Allow
             && !quoted
             && !figurative
+            && veto.is_none()
             && hit.severity.get() >= config.rule_min_severity.get(category);
         let escalate = removes
             && (hit.action == Action::Escalate
@@ -326,6 +345,11 @@ pub fn decide(
         } else if figurative {
             format!(
                 "matched rule {} ({category}, severity {}), words with common figurative uses: left to the scorer",
+                hit.rule_id, hit.severity
+            )
+        } else if let Some(p) = veto.filter(|_| hit.action != Action::Allow) {
+            format!(
+                "matched rule {} ({category}, severity {}), but the scorer's second reading of the whole message finds no abuse (at most {p:.2}): left to the scorer",
                 hit.rule_id, hit.severity
             )
         } else {
@@ -542,6 +566,33 @@ fn quoted_passages(text: &str) -> Vec<std::ops::Range<usize>> {
 /// Words of `text` for the short-message rule: whitespace-separated tokens with at least one
 /// letter, digit or non-ASCII symbol (emoji), so "^", "..." and "" have none.
 /// Counting stops at `limit`.
+/// The scorer's second reading overrules the rules (`rule_veto_below`): the higher of its own
+/// `abusive` and `threat` probabilities, when both are under the bar.
+fn scorer_veto(text: &str, scores: Option<&Scores>, config: &PolicyConfig) -> Option<f32> {
+    let second = scores
+        .and_then(|s| s.second_reading)
+        .filter(|_| config.rule_veto_below > 0.0)?;
+    let (abusive, threat) = (second.abusive, second.threat);
+    // NaN compares false: no veto (and `f32::max` would hide it).
+    let low = abusive < config.rule_veto_below && threat < config.rule_veto_below;
+    let p = abusive.max(threat);
+    let words = config.rule_veto_min_words.max(1) as usize;
+    (low && word_count(text, words) >= words).then_some(p)
+}
+
+/// Whether the scorer should read `text` carefully ([`crate::scorer::Scorer::score_carefully`]):
+/// the rule veto is on, a removing rule matched (quoted or not: a careful reading helps the
+/// scorer judge a quote too), and the message is long enough for a veto. Asking costs an
+/// encoder pass on a message the fast model is sure about.
+pub fn wants_careful_reading(text: &str, hits: &[RuleHit], config: &PolicyConfig) -> bool {
+    let words = config.rule_veto_min_words.max(1) as usize;
+    config.rule_veto_below > 0.0
+        && hits
+            .iter()
+            .any(|hit| hit.category.is_some() && hit.action != Action::Allow)
+        && word_count(text, words) >= words
+}
+
 fn word_count(text: &str, limit: usize) -> usize {
     text.split_whitespace()
         .filter(|token| token.chars().any(|c| c.is_alphanumeric() || !c.is_ascii()))
@@ -673,6 +724,7 @@ fn verdict_from(candidates: Vec<Candidate>, reasons: Vec<Reason>) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scorer::SecondReading;
     use std::sync::Arc;
 
     fn hit(category: Category, severity: u8, action: Action) -> RuleHit {
@@ -822,6 +874,89 @@ mod tests {
         // The scorer reading a threat removes it, and without a scorer the rule decides alone.
         assert_ne!(judged(Some(&scores(0.95, 0.95))).verdict.name(), "allow");
         assert_eq!(judged(None).verdict.name(), "escalate");
+    }
+
+    #[test]
+    fn a_careful_reading_that_finds_no_abuse_vetoes_the_rules_in_a_long_message() {
+        let config = PolicyConfig {
+            rule_veto_below: 0.05,
+            rule_veto_min_words: 6,
+            ..PolicyConfig::default()
+        };
+        let kys = hit(Category::SelfHarm, 3, Action::Quarantine);
+        let long = "telling her to kys over a bin strike is vile, stop it";
+        let short = "kys, traitor";
+        let judged = |text: &str, scores: Option<&Scores>| {
+            decide(
+                text,
+                0,
+                std::slice::from_ref(&kys),
+                scores,
+                &Context::default(),
+                &config,
+            )
+        };
+        // The mixed scores hold the first stage's doubt (under the model's own thresholds); the
+        // veto reads only the second reading.
+        let careful = |abusive: f32, threat: f32| Scores {
+            second_reading: Some(SecondReading { abusive, threat }),
+            ..scores(0.4, 0.4)
+        };
+        assert!(wants_careful_reading(
+            long,
+            std::slice::from_ref(&kys),
+            &config
+        ));
+        let vetoed = judged(long, Some(&careful(0.01, 0.02)));
+        assert_eq!(vetoed.verdict.name(), "allow");
+        assert!(vetoed.verdict.reasons()[0]
+            .detail
+            .contains("second reading"));
+        // The rules stand: a first-stage answer only, a careful reading that sees abuse or a
+        // threat, a short message, the veto switched off.
+        assert_ne!(
+            judged(long, Some(&scores(0.01, 0.02))).verdict.name(),
+            "allow"
+        );
+        assert_ne!(
+            judged(long, Some(&careful(0.2, 0.01))).verdict.name(),
+            "allow"
+        );
+        assert_ne!(
+            judged(long, Some(&careful(0.01, 0.2))).verdict.name(),
+            "allow"
+        );
+        assert_ne!(
+            judged(long, Some(&careful(f32::NAN, 0.0))).verdict.name(),
+            "allow"
+        );
+        assert!(!wants_careful_reading(
+            short,
+            std::slice::from_ref(&kys),
+            &config
+        ));
+        assert_eq!(
+            judged(short, Some(&careful(0.01, 0.01))).verdict.name(),
+            "quarantine"
+        );
+        let off = PolicyConfig::default();
+        assert!(!wants_careful_reading(
+            long,
+            std::slice::from_ref(&kys),
+            &off
+        ));
+        let with_veto_off = decide(
+            long,
+            0,
+            std::slice::from_ref(&kys),
+            Some(&careful(0.01, 0.01)),
+            &Context::default(),
+            &off,
+        );
+        assert_eq!(with_veto_off.verdict.name(), "quarantine");
+        // An allow rule alone asks for nothing.
+        let allow = hit(Category::Insult, 1, Action::Allow);
+        assert!(!wants_careful_reading(long, &[allow], &config));
     }
 
     #[test]

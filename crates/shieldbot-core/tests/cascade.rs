@@ -1,13 +1,14 @@
 //! The cascade with the shipped fast model and encoder: a message the fast model is sure about
 //! keeps exactly the fast model's probabilities and never costs an encoder read; an unsure one
-//! gets the configured mix of both stages; the parallel-read limit makes extra readers wait their turn.
+//! gets the configured mix of both stages; the parallel-read limit makes extra readers wait their turn;
+//! a careful reading (for a rule veto) re-reads a sure message only when an encoder is free.
 //! Texts are the corpus's validation rows (data files, not code).
 
 use shieldbot_core::normalise::normalise;
 use shieldbot_core::scorer::cascade::{Cascade, CascadeSettings, Stage, REMOVAL_QUESTION};
 use shieldbot_core::scorer::dataset::parse_corpus;
 use shieldbot_core::scorer::encoder::Encoder;
-use shieldbot_core::scorer::{Head, Model, Patience, Scorer, Scores, HEADS};
+use shieldbot_core::scorer::{Head, Model, Patience, Scorer, Scores, SecondReading, HEADS};
 use std::path::PathBuf;
 
 fn repository() -> PathBuf {
@@ -143,8 +144,11 @@ fn an_unsure_message_is_the_weighted_mean_of_both_stages() {
         }
         assert_eq!(
             half.score(&normalise(&text)),
-            Scores::from_heads(&mixed),
-            "the Scorer answer is the mix"
+            Scores {
+                second_reading: Some(SecondReading::from_heads(&encoder)),
+                ..Scores::from_heads(&mixed)
+            },
+            "the Scorer answer is the mix, re-read"
         );
     }
 }
@@ -226,4 +230,58 @@ fn an_ensembles_second_stage_is_the_mean_of_its_members() {
             assert!((mean[h] - expected).abs() < 1e-6, "head {h} of {folded}");
         }
     }
+}
+
+#[test]
+fn a_careful_reading_rereads_a_sure_message_only_when_an_encoder_is_free() {
+    let settings = CascadeSettings {
+        low: 0.1,
+        high: 0.9,
+        encoder_weight: 1.0,
+        max_parallel: 1,
+        max_wait_ms: 60_000,
+        max_waiting: 1_000,
+        established_wait_ms: 60_000,
+    };
+    let usual_band = cascade(settings);
+    // Every message unsure: the encoder's own answer, to compare with.
+    let encoder_alone = cascade(CascadeSettings {
+        low: 0.0,
+        high: 1.0,
+        ..settings
+    });
+    // No place at the encoder ever: a careful reading must not wait for one.
+    let no_place = cascade(CascadeSettings {
+        max_parallel: 0,
+        ..settings
+    });
+    let mut sure = 0;
+    for (text, _) in validation_texts(3) {
+        let normalised = normalise(&text);
+        // What the scorer reads.
+        let folded = normalised.folded_for_scoring();
+        let fast = usual_band.fast().probabilities(&folded);
+        if usual_band.is_unsure(&fast) {
+            continue;
+        }
+        sure += 1;
+        let usual = usual_band.score_with(&normalised, Patience::Usual);
+        assert_eq!(usual, Scores::from_heads(&fast), "{folded}");
+        assert_eq!(usual.second_reading, None);
+        // Re-read though sure: the mix (here the encoder alone) and the encoder's own reading.
+        let careful = usual_band.score_carefully(&normalised, Patience::Usual);
+        let encoder = encoder_alone.probabilities(&folded).0;
+        assert_eq!(
+            careful,
+            Scores {
+                second_reading: Some(SecondReading::from_heads(&encoder)),
+                ..Scores::from_heads(&encoder)
+            },
+            "{folded}"
+        );
+        // Busy: the fast answer at once, without a second reading, so no veto can follow.
+        let busy = no_place.score_carefully(&normalised, Patience::Usual);
+        assert_eq!(busy, Scores::from_heads(&fast), "{folded}");
+    }
+    assert!(sure > 0);
 }

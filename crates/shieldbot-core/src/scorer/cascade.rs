@@ -25,7 +25,7 @@
 //! thread) are exactly the cascade's.
 
 use super::encoder::Encoder;
-use super::{Head, Model, Patience, Scorer, Scores, HEADS};
+use super::{Head, Model, Patience, Scorer, Scores, SecondReading, HEADS};
 use crate::normalise::Normalised;
 use serde::{Deserialize, Serialize};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -131,6 +131,14 @@ pub enum Stage {
     Busy,
 }
 
+/// Whether the encoder re-reads a message the fast model is sure about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Insist {
+    No,
+    /// Yes, if a place at the encoder is free now ([`Scorer::score_carefully`]).
+    IfFree,
+}
+
 /// The fast model and the encoder, as one [`Scorer`].
 pub struct Cascade {
     fast: Model,
@@ -204,7 +212,8 @@ impl Cascade {
 
     /// [`Cascade::probabilities`], waiting for the encoder as long as `patience` allows.
     pub fn probabilities_with(&self, folded: &str, patience: Patience) -> ([f32; HEADS], Stage) {
-        self.read(folded, patience, &REMOVAL_QUESTION)
+        let (heads, stage, _) = self.read(folded, patience, &REMOVAL_QUESTION, Insist::No);
+        (heads, stage)
     }
 
     /// [`Cascade::probabilities`] for a caller who asks other heads than the policy does: the
@@ -212,15 +221,26 @@ impl Cascade {
     /// this (`shieldbot eval --head offensive`): the bot never reads the offensive head, so
     /// re-reading on its doubt would spend the encoder on nothing the bot does.
     pub fn probabilities_asking(&self, folded: &str, question: &[Head]) -> ([f32; HEADS], Stage) {
-        self.read(folded, Patience::Usual, question)
+        let (heads, stage, _) = self.read(folded, Patience::Usual, question, Insist::No);
+        (heads, stage)
     }
 
-    fn read(&self, folded: &str, patience: Patience, question: &[Head]) -> ([f32; HEADS], Stage) {
+    fn read(
+        &self,
+        folded: &str,
+        patience: Patience,
+        question: &[Head],
+        insist: Insist,
+    ) -> ([f32; HEADS], Stage, Option<[f32; HEADS]>) {
         let fast = self.fast.probabilities(folded);
-        if !self.is_unsure_about(&fast, question) {
-            return (fast, Stage::Fast);
+        let unsure = self.is_unsure_about(&fast, question);
+        if !unsure && insist == Insist::No {
+            return (fast, Stage::Fast, None);
         }
+        // Only doubt earns a wait: a sure message re-read on insistence takes a free place or
+        // keeps the fast answer, so insisting never slows a removal in a raid.
         let wait_ms = match patience {
+            _ if !unsure => 0,
             Patience::Usual => self.settings.max_wait_ms,
             Patience::Established => self.settings.established_wait_ms,
         };
@@ -231,7 +251,7 @@ impl Cascade {
             self.settings.max_waiting,
             patience,
         ) else {
-            return (fast, Stage::Busy);
+            return (fast, Stage::Busy, None);
         };
         let encoder = self.second_stage(folded);
         let w = self.settings.encoder_weight;
@@ -239,7 +259,7 @@ impl Cascade {
         for h in 0..HEADS {
             mixed[h] = w * encoder[h] + (1.0 - w) * fast[h];
         }
-        (mixed, Stage::Encoder)
+        (mixed, Stage::Encoder, Some(encoder))
     }
 
     /// The mean of the encoders' probabilities.
@@ -350,8 +370,22 @@ impl Scorer for Cascade {
     }
 
     fn score_with(&self, text: &Normalised, patience: Patience) -> Scores {
+        self.scores(text, patience, Insist::No)
+    }
+
+    fn score_carefully(&self, text: &Normalised, patience: Patience) -> Scores {
+        self.scores(text, patience, Insist::IfFree)
+    }
+}
+
+impl Cascade {
+    fn scores(&self, text: &Normalised, patience: Patience, insist: Insist) -> Scores {
         let folded = text.folded_for_scoring();
-        Scores::from_heads(&self.probabilities_with(&folded, patience).0)
+        let (heads, _, second) = self.read(&folded, patience, &REMOVAL_QUESTION, insist);
+        Scores {
+            second_reading: second.as_ref().map(SecondReading::from_heads),
+            ..Scores::from_heads(&heads)
+        }
     }
 }
 

@@ -92,6 +92,28 @@ pub struct Scores {
     pub abusive: f32,
     /// Per-category probabilities, indexed by [`Category::index`].
     pub categories: [f32; 7],
+    /// What a second, slower stage (the cascade's encoders) read, when it re-read the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_reading: Option<SecondReading>,
+}
+
+/// A second stage's own probabilities, before they are mixed with the first stage's: the
+/// scorer's most careful answer, which may veto a rule hit
+/// ([`crate::policy::PolicyConfig::rule_veto_below`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct SecondReading {
+    pub abusive: f32,
+    pub threat: f32,
+}
+
+impl SecondReading {
+    /// The `abusive` and `threat` heads of all heads' probabilities in [`Head::ALL`] order.
+    pub fn from_heads(p: &[f32; HEADS]) -> SecondReading {
+        SecondReading {
+            abusive: p[Head::Abusive.index()],
+            threat: p[Head::Category(Category::Threat).index()],
+        }
+    }
 }
 
 impl Scores {
@@ -102,6 +124,7 @@ impl Scores {
         Scores {
             abusive: p[0],
             categories,
+            second_reading: None,
         }
     }
 
@@ -118,6 +141,15 @@ pub trait Scorer: Send + Sync {
     /// may wait for it. Scorers without one ignore `patience`.
     fn score_with(&self, text: &Normalised, _patience: Patience) -> Scores {
         self.score(text)
+    }
+
+    /// [`Scorer::score_with`] for a message the rules would remove: a scorer with a second
+    /// stage re-reads it even when its first stage is sure, so that its answer may veto the
+    /// rules (a rule cannot tell "kys" from "telling her to kys is vile"). The re-read never
+    /// waits: when the second stage is busy, the first stage's answer comes back (no
+    /// `second_reading`) and the rules stand. Scorers without a second stage give their usual answer.
+    fn score_carefully(&self, text: &Normalised, patience: Patience) -> Scores {
+        self.score_with(text, patience)
     }
 }
 
