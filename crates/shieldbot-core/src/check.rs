@@ -181,7 +181,6 @@ mod tests {
         assert!(hidden.verdict.removes());
     }
 
-    /// A scorer that remembers the patience it was asked with.
     /// A scorer that remembers how it was asked, and answers carefully only when asked to.
     struct RecordsCare(std::sync::Mutex<Vec<bool>>);
 
@@ -235,6 +234,7 @@ mod tests {
         assert_eq!(seen, [true, false, false]);
     }
 
+    /// A scorer that remembers the patience it was asked with.
     #[derive(Default)]
     struct RecordsPatience(std::sync::Mutex<Vec<Patience>>);
 

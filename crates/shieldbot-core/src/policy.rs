@@ -150,9 +150,9 @@ pub struct PolicyConfig {
     pub disguise_threshold_factor: f32,
     /// A rule hit is left to the scorer, as a quoted hit is, when the scorer's second stage
     /// re-read the message and, on its own ([`Scores::second_reading`], before any mixing with
-    /// the first stage), put both its `abusive` and its `threat` probability below this, in a message of at least `rule_veto_min_words` words. A rule
-    /// cannot tell "kys" from "telling her to kys is vile"; the encoders read the whole
-    /// message. 0 = off.
+    /// the first stage), put both its `abusive` and its `threat` probability below this, in a
+    /// message of at least `rule_veto_min_words` words. A rule cannot tell "kys" from "telling
+    /// her to kys is vile"; the encoders read the whole message. 0 = off.
     pub rule_veto_below: f32,
     /// See `rule_veto_below`: shorter messages keep the rules' verdict, since a few words give
     /// the scorer too little to overrule a match ("k y s").
@@ -563,9 +563,6 @@ fn quoted_passages(text: &str) -> Vec<std::ops::Range<usize>> {
     passages
 }
 
-/// Words of `text` for the short-message rule: whitespace-separated tokens with at least one
-/// letter, digit or non-ASCII symbol (emoji), so "^", "..." and "" have none.
-/// Counting stops at `limit`.
 /// The scorer's second reading overrules the rules (`rule_veto_below`): the higher of its own
 /// `abusive` and `threat` probabilities, when both are under the bar.
 fn scorer_veto(text: &str, scores: Option<&Scores>, config: &PolicyConfig) -> Option<f32> {
@@ -593,6 +590,9 @@ pub fn wants_careful_reading(text: &str, hits: &[RuleHit], config: &PolicyConfig
         && word_count(text, words) >= words
 }
 
+/// Words of `text` for the short-message rule: whitespace-separated tokens with at least one
+/// letter, digit or non-ASCII symbol (emoji), so "^", "..." and "" have none.
+/// Counting stops at `limit`.
 fn word_count(text: &str, limit: usize) -> usize {
     text.split_whitespace()
         .filter(|token| token.chars().any(|c| c.is_alphanumeric() || !c.is_ascii()))

@@ -145,9 +145,10 @@ pub trait Scorer: Send + Sync {
 
     /// [`Scorer::score_with`] for a message the rules would remove: a scorer with a second
     /// stage re-reads it even when its first stage is sure, so that its answer may veto the
-    /// rules (a rule cannot tell "kys" from "telling her to kys is vile"). The re-read never
-    /// waits: when the second stage is busy, the first stage's answer comes back (no
-    /// `second_reading`) and the rules stand. Scorers without a second stage give their usual answer.
+    /// rules (a rule cannot tell "kys" from "telling her to kys is vile"). That extra re-read
+    /// never waits: when the second stage is busy, the first stage's answer comes back (no
+    /// `second_reading`) and the rules stand. A message the first stage is unsure about waits
+    /// as it would anyway. Scorers without a second stage give their usual answer.
     fn score_carefully(&self, text: &Normalised, patience: Patience) -> Scores {
         self.score_with(text, patience)
     }
