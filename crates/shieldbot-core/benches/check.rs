@@ -74,6 +74,18 @@ fn build_checker() -> Checker {
     Checker::new(Arc::new(rules), None, PolicyConfig::default())
 }
 
+/// `rule_veto_below` and `rule_veto_min_words` of the shipped config's `[filter.policy]` (the
+/// rest of that config is the bot's, which this crate does not read).
+fn shipped_rule_veto() -> (f32, u32) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/shieldbot.toml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let config: toml::Value = toml::from_str(&text).unwrap();
+    let policy = &config["filter"]["policy"];
+    let below = policy["rule_veto_below"].as_float().unwrap() as f32;
+    let words = policy["rule_veto_min_words"].as_integer().unwrap();
+    (below, u32::try_from(words).unwrap())
+}
+
 /// A file of the shipped `config/model/` folder.
 fn shipped_model_file(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -239,12 +251,12 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
-    // The same with the rule veto as shipped (config/shieldbot.toml: `rule_veto_below = 0.02`,
-    // `rule_veto_min_words = 10`): a message of ten words or more that a rule would remove is
-    // re-read by the encoders even when the fast model is sure, so they may veto the rule.
+    // The same with the rule veto as shipped: a long enough message that a rule would remove
+    // is re-read by the encoders even when the fast model is sure, so they may veto the rule.
+    let (rule_veto_below, rule_veto_min_words) = shipped_rule_veto();
     let vetoing = PolicyConfig {
-        rule_veto_below: 0.02,
-        rule_veto_min_words: 10,
+        rule_veto_below,
+        rule_veto_min_words,
         ..PolicyConfig::default()
     };
     let careful = sample

@@ -572,9 +572,13 @@ fn scorer_veto(text: &str, scores: Option<&Scores>, config: &PolicyConfig) -> Op
     let (abusive, threat) = (second.abusive, second.threat);
     // NaN compares false: no veto (and `f32::max` would hide it).
     let low = abusive < config.rule_veto_below && threat < config.rule_veto_below;
-    let p = abusive.max(threat);
+    (low && long_enough_for_veto(text, config)).then_some(abusive.max(threat))
+}
+
+/// At least `rule_veto_min_words` words: shorter messages keep the rules' verdict.
+fn long_enough_for_veto(text: &str, config: &PolicyConfig) -> bool {
     let words = config.rule_veto_min_words.max(1) as usize;
-    (low && word_count(text, words) >= words).then_some(p)
+    word_count(text, words) >= words
 }
 
 /// Whether the scorer should read `text` carefully ([`crate::scorer::Scorer::score_carefully`]):
@@ -582,12 +586,11 @@ fn scorer_veto(text: &str, scores: Option<&Scores>, config: &PolicyConfig) -> Op
 /// scorer judge a quote too), and the message is long enough for a veto. Asking costs an
 /// encoder pass on a message the fast model is sure about.
 pub fn wants_careful_reading(text: &str, hits: &[RuleHit], config: &PolicyConfig) -> bool {
-    let words = config.rule_veto_min_words.max(1) as usize;
     config.rule_veto_below > 0.0
         && hits
             .iter()
             .any(|hit| hit.category.is_some() && hit.action != Action::Allow)
-        && word_count(text, words) >= words
+        && long_enough_for_veto(text, config)
 }
 
 /// Words of `text` for the short-message rule: whitespace-separated tokens with at least one
@@ -738,6 +741,16 @@ mod tests {
         }
     }
 
+    /// `decide` for an undisguised message from an ordinary author.
+    fn plain(
+        text: &str,
+        hits: &[RuleHit],
+        scores: Option<&Scores>,
+        config: &PolicyConfig,
+    ) -> Decision {
+        decide(text, 0, hits, scores, &Context::default(), config)
+    }
+
     fn verdict(hits: &[RuleHit], scores: Option<&Scores>, context: &Context) -> Decision {
         decide("text", 0, hits, scores, context, &PolicyConfig::default())
     }
@@ -858,16 +871,8 @@ mod tests {
         };
         let config = PolicyConfig::default();
         let text = "politically a dead man walking";
-        let judged = |scores: Option<&Scores>| {
-            decide(
-                text,
-                0,
-                std::slice::from_ref(&figure),
-                scores,
-                &Context::default(),
-                &config,
-            )
-        };
+        let judged =
+            |scores: Option<&Scores>| plain(text, std::slice::from_ref(&figure), scores, &config);
         let kept = judged(Some(&scores(0.05, 0.05)));
         assert_eq!(kept.verdict.name(), "allow");
         assert!(kept.verdict.reasons()[0].detail.contains("figurative"));
@@ -887,14 +892,7 @@ mod tests {
         let long = "telling her to kys over a bin strike is vile, stop it";
         let short = "kys, traitor";
         let judged = |text: &str, scores: Option<&Scores>| {
-            decide(
-                text,
-                0,
-                std::slice::from_ref(&kys),
-                scores,
-                &Context::default(),
-                &config,
-            )
+            plain(text, std::slice::from_ref(&kys), scores, &config)
         };
         // The mixed scores hold the first stage's doubt (under the model's own thresholds); the
         // veto reads only the second reading.
@@ -945,12 +943,10 @@ mod tests {
             std::slice::from_ref(&kys),
             &off
         ));
-        let with_veto_off = decide(
+        let with_veto_off = plain(
             long,
-            0,
             std::slice::from_ref(&kys),
             Some(&careful(0.01, 0.01)),
-            &Context::default(),
             &off,
         );
         assert_eq!(with_veto_off.verdict.name(), "quarantine");

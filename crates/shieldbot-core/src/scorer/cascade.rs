@@ -262,6 +262,17 @@ impl Cascade {
         (mixed, Stage::Encoder, Some(encoder))
     }
 
+    /// [`Scorer::score_with`] and [`Scorer::score_carefully`]: the scores of the heads the
+    /// policy reads, and the encoders' own reading when they read the message.
+    fn scores(&self, text: &Normalised, patience: Patience, insist: Insist) -> Scores {
+        let folded = text.folded_for_scoring();
+        let (heads, _, second) = self.read(&folded, patience, &REMOVAL_QUESTION, insist);
+        Scores {
+            second_reading: second.as_ref().map(SecondReading::from_heads),
+            ..Scores::from_heads(&heads)
+        }
+    }
+
     /// The mean of the encoders' probabilities.
     fn second_stage(&self, folded: &str) -> [f32; HEADS] {
         let mut sum = [0f32; HEADS];
@@ -375,17 +386,6 @@ impl Scorer for Cascade {
 
     fn score_carefully(&self, text: &Normalised, patience: Patience) -> Scores {
         self.scores(text, patience, Insist::IfFree)
-    }
-}
-
-impl Cascade {
-    fn scores(&self, text: &Normalised, patience: Patience, insist: Insist) -> Scores {
-        let folded = text.folded_for_scoring();
-        let (heads, _, second) = self.read(&folded, patience, &REMOVAL_QUESTION, insist);
-        Scores {
-            second_reading: second.as_ref().map(SecondReading::from_heads),
-            ..Scores::from_heads(&heads)
-        }
     }
 }
 
