@@ -5,7 +5,7 @@
 # int8 model file and the parity reference that tests/encoder_parity.rs checks the Rust forward
 # pass against. The two files are an ensemble: the same training with seeds 42 and 7.
 #
-#   tools/encoder/train.sh        # about 45 minutes on 2 idle cores; needs python3 and PyPI
+#   tools/encoder/train.sh        # 45-85 minutes on 2 cores (README, "Data and model"); needs python3 and PyPI
 #
 # Extra arguments go to both finetune.py runs and override the defaults, e.g. a smoke run of a
 # few minutes that leaves the shipped files alone:
